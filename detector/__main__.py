@@ -1,0 +1,5 @@
+"""python -m detector -> the command line."""
+
+from detector.cli import main
+
+main()

@@ -1,0 +1,77 @@
+"""Run a Detector over a whole input (file, folder, stdin or table), chunk by chunk.
+
+The one loop the CLI's ``strip`` and ``label`` share: read a chunk, label all its articles in one
+batched prediction, write the chunk, report progress. Output keeps the input's format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from detector.detect import Detector
+from detector.io import DEFAULT_CHUNK_ROWS, Chunk, Input, Output
+from detector.strip import mark_spans, strip_spans
+
+__all__ = ["MODES", "RunStats", "run"]
+
+MODES = ("strip", "mark", "label")
+
+
+@dataclass
+class RunStats:
+    """What a run did, for the CLI's summary line."""
+
+    articles: int = 0
+    chars_in: int = 0
+    chars_removed: int = 0
+    segments_removed: int = 0
+
+
+def run(
+    detector: Detector,
+    source: Input,
+    output: Output,
+    *,
+    mode: str = "strip",
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunStats:
+    """Strip, mark or label every article of ``source`` into ``output``.
+
+    ``progress(articles, chars)`` is called after each chunk with that chunk's counts.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}")
+    stats = RunStats()
+    with output.writer() as writer:
+        for chunk in source.chunks(chunk_rows):
+            _process(detector, chunk, mode, writer, source.text_field, stats)
+            if progress is not None:
+                progress(len(chunk.texts), sum(map(len, chunk.texts)))
+    return stats
+
+
+def _process(detector: Detector, chunk: Chunk, mode: str, writer, text_field: str,
+             stats: RunStats) -> None:
+    labeled = detector.label_many(chunk.texts)
+    stats.articles += len(chunk.texts)
+    stats.chars_in += sum(map(len, chunk.texts))
+    removable = set(detector.removable)
+    if mode == "label":
+        writer.write_records([
+            {"id": doc_id, "spans": [s.to_dict() for s in spans]}
+            for doc_id, spans in zip(chunk.ids, labeled)
+        ])
+        return
+    texts = []
+    for text, spans in zip(chunk.texts, labeled):
+        remove = [s for s in spans if s.label in removable]
+        stats.segments_removed += len(remove)
+        if mode == "strip":
+            cleaned = strip_spans(text, remove)
+            stats.chars_removed += len(text) - len(cleaned)
+            texts.append(cleaned)
+        else:
+            texts.append(mark_spans(text, [(s.start, s.end, s.label, s.score) for s in remove]))
+    writer.write_texts(chunk, texts, text_field)

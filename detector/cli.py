@@ -1,0 +1,218 @@
+"""The click command line: a thin shell over the library (imported by nobody)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from detector.errors import DetectorError
+from detector.io import DEFAULT_ID_FIELD, DEFAULT_TEXT_FIELD
+
+DEFAULT_MODEL = "default"
+
+
+def _fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn DetectorError into click's one-line 'Error: ...' and exit code 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except DetectorError as exc:
+            raise click.ClickException(str(exc)) from None
+        except BrokenPipeError:
+            sys.stderr.close()  # e.g. `detector strip big.jsonl | head`
+            sys.exit(1)
+
+    return wrapper
+
+
+def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    from detector.detect import DEFAULT_THRESHOLD
+
+    command = click.option(
+        "--trust-model", is_flag=True,
+        help="Load a model that has no card (joblib files can run code: only trusted files).",
+    )(command)
+    command = click.option(
+        "--threshold", type=click.FloatRange(0.0, 1.0), default=DEFAULT_THRESHOLD,
+        show_default=True,
+        help="Advert probability from which a segment is removed; higher keeps more.",
+    )(command)
+    command = click.option(
+        "--model", "model_path", default=DEFAULT_MODEL, show_default=True,
+        help="Model file, or 'default' for the shipped model.",
+    )(command)
+    return command
+
+
+def table_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option("--id-field", default=DEFAULT_ID_FIELD, show_default=True,
+                           help="Column/field with the article id.")(command)
+    command = click.option("--text-field", default=DEFAULT_TEXT_FIELD, show_default=True,
+                           help="Column/field with the article text.")(command)
+    return command
+
+
+def quiet_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")(command)
+
+
+def _load_detector(model_path: str, threshold: float, trust_model: bool, drop: tuple[str, ...] = ()):
+    from detector.detect import DEFAULT_KEEP, Detector
+
+    keep = tuple(k for k in DEFAULT_KEEP if k not in drop)
+    path = None if model_path == DEFAULT_MODEL else model_path
+    return Detector.load(path, trust=trust_model, threshold=threshold, keep=keep)
+
+
+class _Progress:
+    """Articles and MB/s on stderr, only on a terminal and without --quiet."""
+
+    def __init__(self, quiet: bool):
+        import time
+
+        self.enabled = not quiet and sys.stderr.isatty()
+        self.articles = 0
+        self.chars = 0
+        self.started = time.monotonic()
+        self._time = time.monotonic
+
+    def __call__(self, articles: int, chars: int) -> None:
+        self.articles += articles
+        self.chars += chars
+        if self.enabled:
+            seconds = max(self._time() - self.started, 1e-9)
+            click.echo(
+                f"\r{self.articles:,} articles  {self.articles / seconds:,.0f}/s  "
+                f"{self.chars / 1e6 / seconds:.2f} MB/s",
+                err=True, nl=False,
+            )
+
+    def done(self) -> None:
+        if self.enabled:
+            click.echo(err=True)
+
+
+@click.group()
+@click.version_option(package_name="detector")
+def cli() -> None:
+    """Find and strip advert boilerplate in scraped articles."""
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+
+
+def _run(mode: str, input_path: str, output: str | None, model_path: str, threshold: float,
+         trust_model: bool, text_field: str, id_field: str, quiet: bool,
+         drop: tuple[str, ...] = ()) -> None:
+    from detector.batch import run
+    from detector.io import Input, Output
+
+    source = Input(input_path, text_field=text_field, id_field=id_field)
+    if mode == "label":
+        sink = Output(output, "jsonl")
+    else:
+        sink = Output.like(output, source)
+    detector = _load_detector(model_path, threshold, trust_model, drop)
+    progress = _Progress(quiet)
+    run(detector, source, sink, mode=mode, progress=progress)
+    progress.done()
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT")
+@click.option("-o", "--output", help="Output path (same format as INPUT); stdout if omitted.")
+@click.option("--mark", is_flag=True, help="Wrap adverts in visible markers instead of removing.")
+@click.option("--drop", multiple=True, help="Also remove this kept label (e.g. --drop neutral).")
+@model_options
+@table_options
+@quiet_option
+@_fail_cleanly
+def strip(input_path: str, output: str | None, mark: bool, drop: tuple[str, ...],
+          model_path: str, threshold: float, trust_model: bool, text_field: str,
+          id_field: str, quiet: bool) -> None:
+    """Remove adverts from INPUT: a .txt file, '-', a folder, or a JSONL/CSV/Parquet table.
+
+    Example: detector strip articles.jsonl -o clean.jsonl --text-field text
+    """
+    _run("mark" if mark else "strip", input_path, output, model_path, threshold, trust_model,
+         text_field, id_field, quiet, drop)
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT")
+@click.option("-o", "--output", help="JSONL output path; stdout if omitted.")
+@model_options
+@table_options
+@quiet_option
+@_fail_cleanly
+def label(input_path: str, output: str | None, model_path: str, threshold: float,
+          trust_model: bool, text_field: str, id_field: str, quiet: bool) -> None:
+    """Write every segment of each article with offsets, label and advert score (JSONL).
+
+    Example: detector label articles.jsonl -o labels.jsonl
+    """
+    _run("label", input_path, output, model_path, threshold, trust_model, text_field,
+         id_field, quiet)
+
+
+@cli.command()
+@click.argument("data", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, help="Where to write the model (.joblib).")
+@click.option("--holdout", type=click.FloatRange(0.0, 0.9), default=0.2, show_default=True,
+              help="Share of articles (grouped by source) held out for the card's metrics.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split.")
+@quiet_option
+@_fail_cleanly
+def train(data: tuple[str, ...], output: str, holdout: float, seed: int, quiet: bool) -> None:
+    """Train a model on labeled JSONL files (data/FORMAT.md) and print held-out metrics.
+
+    Example: detector train data/train.jsonl -o models/mine.joblib
+    """
+    from detector.evaluate import format_report
+    from detector.io import read_labeled
+    from detector.model import save_model
+    from detector.train import train as train_model
+
+    if not quiet:
+        logging.getLogger("detector").setLevel(logging.INFO)
+    records = [r for path in data for r in read_labeled(path)]
+    model = train_model(records, holdout=holdout, seed=seed, sources=list(data))
+    card = save_model(model, output)
+    heldout = model.card.get("heldout")
+    if heldout:
+        click.echo(f"held-out: {heldout['split']} ({heldout['articles']} articles)")
+        click.echo(format_report(heldout["metrics"]))
+    click.echo(f"wrote {output} and {card}")
+
+
+@cli.command()
+@click.argument("data", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@model_options
+@_fail_cleanly
+def evaluate(data: tuple[str, ...], as_json: bool, model_path: str, threshold: float,
+             trust_model: bool) -> None:
+    """Measure a model on labeled JSONL files: advert precision/recall/F1 and editorial loss.
+
+    Example: detector evaluate ../shared/data/real/*.jsonl --json
+    """
+    from detector.evaluate import evaluate as evaluate_model
+    from detector.evaluate import format_report
+    from detector.io import read_labeled
+
+    records = [r for path in data for r in read_labeled(path)]
+    detector = _load_detector(model_path, threshold, trust_model)
+    predicted = detector.label_many([r["text"] for r in records])
+    report = evaluate_model(records, {r["id"]: [s.to_dict() for s in spans]
+                                      for r, spans in zip(records, predicted)})
+    click.echo(json.dumps(report, indent=1) if as_json else format_report(report))
+
+
+def main() -> None:
+    cli(prog_name="detector")

@@ -1,0 +1,147 @@
+"""Text -> scored segments -> labels: the :class:`Detector` users call.
+
+>>> from detector import Detector
+>>> detector = Detector.load()                       # the shipped model
+>>> cleaned = detector.strip("Editorial text.\\nACME-Aktie: Kaufen oder verkaufen?!")
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from detector.features import segment_table
+from detector.model import ADVERT, EDITORIAL, Model, load_model
+from detector.strip import mark_spans, strip_spans
+
+__all__ = ["DEFAULT_THRESHOLD", "DEFAULT_KEEP", "Detector", "LabeledSpan"]
+
+#: A segment is removed only when its advert probability reaches this: a doubtful segment stays.
+DEFAULT_THRESHOLD = 0.6
+#: Labels kept by default besides editorial: neutral text is not promotional.
+DEFAULT_KEEP = ("neutral",)
+
+
+@dataclass(frozen=True)
+class LabeledSpan:
+    """A segment with its label and advert score; the span shape of data/FORMAT.md."""
+
+    start: int
+    end: int
+    label: str
+    score: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {"start": self.start, "end": self.end, "label": self.label,
+                "score": round(self.score, 4)}
+
+
+class Detector:
+    """Label the segments of articles and strip or mark the ones to remove.
+
+    Parameters
+    ----------
+    model : Model
+        A trained model (:func:`detector.model.load_model`).
+    threshold : float
+        Minimum probability of a removable label for a segment to get it; higher keeps more.
+    keep : sequence of str
+        Non-editorial labels that are kept in the text (``neutral`` by default).
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        keep: Sequence[str] = DEFAULT_KEEP,
+    ):
+        self.model = model
+        self.threshold = threshold
+        self.keep = tuple(keep)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        trust: bool = False,
+        threshold: float = DEFAULT_THRESHOLD,
+        keep: Sequence[str] = DEFAULT_KEEP,
+    ) -> Detector:
+        """A detector with the model at ``path`` (the shipped model when None)."""
+        return cls(load_model(path, trust=trust), threshold=threshold, keep=keep)
+
+    @property
+    def removable(self) -> tuple[str, ...]:
+        return tuple(c for c in self.model.labels if c != EDITORIAL and c not in self.keep)
+
+    def label_many(self, texts: Sequence[str]) -> list[list[LabeledSpan]]:
+        """Label every segment of each text; one batched prediction for all of them."""
+        table, segments = segment_table((str(i), t) for i, t in enumerate(texts))
+        if len(table) == 0:
+            return [[] for _ in texts]
+        proba = self.model.classifier.predict_proba(table)
+        labels = self._decide(proba)
+        scores = self._advert_score(proba)
+        out: list[list[LabeledSpan]] = []
+        row = 0
+        for segs in segments:
+            spans = []
+            for s in segs:
+                spans.append(LabeledSpan(s.start, s.end, labels[row], float(scores[row])))
+                row += 1
+            out.append(spans)
+        return out
+
+    def label(self, text: str) -> list[LabeledSpan]:
+        """Every segment of ``text`` with its label and advert score."""
+        return self.label_many([text])[0]
+
+    def strip_many(self, texts: Sequence[str]) -> list[str]:
+        return [strip_spans(t, self._to_remove(spans))
+                for t, spans in zip(texts, self.label_many(texts))]
+
+    def strip(self, text: str) -> str:
+        """``text`` without its advert segments; editorial characters kept in order."""
+        return self.strip_many([text])[0]
+
+    def mark_many(self, texts: Sequence[str]) -> list[str]:
+        return [mark_spans(t, [(s.start, s.end, s.label, s.score)
+                               for s in self._to_remove(spans)])
+                for t, spans in zip(texts, self.label_many(texts))]
+
+    def mark(self, text: str) -> str:
+        """``text`` with advert segments wrapped in visible markers, for review."""
+        return self.mark_many([text])[0]
+
+    def _to_remove(self, spans: Iterable[LabeledSpan]) -> list[LabeledSpan]:
+        removable = set(self.removable)
+        return [s for s in spans if s.label in removable]
+
+    def _decide(self, proba: np.ndarray) -> list[str]:
+        """Per row: the likeliest non-editorial label if its probability reaches the threshold,
+        else editorial; kept labels (neutral) win over removal only by their own probability."""
+        classes = list(self.model.labels)
+        other = [j for j, c in enumerate(classes) if c != EDITORIAL]
+        out = []
+        for row in proba:
+            best = max(other, key=lambda j: row[j]) if other else None
+            if best is not None and row[best] >= self.threshold:
+                out.append(classes[best])
+            elif best is not None and classes[best] in self.keep and row[best] >= 0.5:
+                out.append(classes[best])
+            else:
+                out.append(EDITORIAL)
+        return out
+
+    def _advert_score(self, proba: np.ndarray) -> np.ndarray:
+        classes = list(self.model.labels)
+        if ADVERT in classes:
+            return proba[:, classes.index(ADVERT)]
+        if EDITORIAL in classes:
+            return 1.0 - proba[:, classes.index(EDITORIAL)]
+        return proba.max(axis=1)

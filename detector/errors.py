@@ -1,0 +1,19 @@
+"""Errors a user can cause and fix; the CLI turns each into a one-line message and exit 1."""
+
+from __future__ import annotations
+
+
+class DetectorError(Exception):
+    """Base class: the message says what is wrong, where, and what to do."""
+
+
+class InputError(DetectorError):
+    """Unreadable, empty or malformed input (file, line or field named in the message)."""
+
+
+class ModelError(DetectorError):
+    """A model file that is missing, corrupt, tampered with or from an incompatible version."""
+
+
+class DataError(DetectorError):
+    """Labeled training or gold data that does not follow data/FORMAT.md."""

@@ -1,0 +1,403 @@
+"""Reading and writing text, folders, JSONL, CSV and Parquet: the one place that knows formats.
+
+Inputs are read in chunks (a chunk: a list of articles with their ids and the format's own
+rows), so tables of any size stream through in flat memory. Outputs are written to a temporary
+file beside the target and renamed into place only when everything was written, so an
+interrupted run never leaves a half-written file under the final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from detector.errors import DataError, InputError
+
+__all__ = [
+    "Chunk",
+    "DEFAULT_CHUNK_ROWS",
+    "DEFAULT_ID_FIELD",
+    "DEFAULT_TEXT_FIELD",
+    "Input",
+    "Output",
+    "atomic_write",
+    "input_kind",
+    "open_input",
+    "read_labeled",
+]
+
+DEFAULT_TEXT_FIELD = "text"
+DEFAULT_ID_FIELD = "id"
+DEFAULT_CHUNK_ROWS = 512
+TABLE_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet",
+                  ".pq": "parquet"}
+
+
+@dataclass
+class Chunk:
+    """Some articles of an input: their texts and ids, and the rows they came from."""
+
+    texts: list[str]
+    ids: list[str]
+    rows: Any = None
+    names: list[str] = field(default_factory=list)
+
+
+def input_kind(path: str) -> str:
+    """'stdin', 'folder', 'jsonl', 'csv', 'parquet' or 'text', from the path alone."""
+    if path == "-":
+        return "stdin"
+    if os.path.isdir(path):
+        return "folder"
+    return TABLE_SUFFIXES.get(Path(path).suffix.lower(), "text")
+
+
+@dataclass
+class Input:
+    """An input path with the fields to read; iterate :meth:`chunks` to stream it."""
+
+    path: str
+    text_field: str = DEFAULT_TEXT_FIELD
+    id_field: str = DEFAULT_ID_FIELD
+
+    @property
+    def kind(self) -> str:
+        return input_kind(self.path)
+
+    def chunks(self, rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[Chunk]:
+        reader = {
+            "stdin": self._read_stdin,
+            "text": self._read_text,
+            "folder": self._read_folder,
+            "jsonl": self._read_jsonl,
+            "csv": self._read_csv,
+            "parquet": self._read_parquet,
+        }[self.kind]
+        yield from reader(rows)
+
+    def _read_stdin(self, rows: int) -> Iterator[Chunk]:
+        data = sys.stdin.buffer.read()
+        yield Chunk([_decode(data, "<stdin>")], ["stdin"])
+
+    def _read_text(self, rows: int) -> Iterator[Chunk]:
+        text = _decode(_read_bytes(self.path), self.path)
+        if not text.strip():
+            raise InputError(f"{self.path} is empty")
+        yield Chunk([text], [Path(self.path).stem], names=[Path(self.path).name])
+
+    def _read_folder(self, rows: int) -> Iterator[Chunk]:
+        files = sorted(p for p in Path(self.path).iterdir() if p.suffix == ".txt" and p.is_file())
+        if not files:
+            raise InputError(f"folder {self.path} has no .txt files")
+        for start in range(0, len(files), rows):
+            part = files[start : start + rows]
+            texts = [_decode(_read_bytes(str(p)), str(p)) for p in part]
+            yield Chunk(texts, [p.stem for p in part], names=[p.name for p in part])
+
+    def _read_jsonl(self, rows: int) -> Iterator[Chunk]:
+        _check_file(self.path)
+        seen = False
+        with open(self.path, "rb") as fh:
+            batch: list[dict[str, Any]] = []
+            for line_no, raw in enumerate(fh, 1):
+                line = _decode(raw, self.path, line_no)
+                if not line.strip():
+                    continue
+                batch.append(self._parse_jsonl(line, line_no))
+                if len(batch) >= rows:
+                    yield self._jsonl_chunk(batch)
+                    seen, batch = True, []
+            if batch:
+                yield self._jsonl_chunk(batch)
+                seen = True
+        if not seen:
+            raise InputError(f"{self.path} is empty")
+
+    def _parse_jsonl(self, line: str, line_no: int) -> dict[str, Any]:
+        where = f"{self.path} line {line_no}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{where} is not valid JSON ({exc.msg})") from None
+        if not isinstance(record, dict):
+            raise InputError(f"{where} is not a JSON object")
+        _check_text(record, self.text_field, where, list(record))
+        record.setdefault("__line__", line_no)
+        return record
+
+    def _jsonl_chunk(self, batch: list[dict[str, Any]]) -> Chunk:
+        ids = [str(r.get(self.id_field, r["__line__"])) for r in batch]
+        texts = [r[self.text_field] for r in batch]
+        for r in batch:
+            del r["__line__"]
+        return Chunk(texts, ids, batch)
+
+    def _read_csv(self, rows: int) -> Iterator[Chunk]:
+        import pandas as pd
+
+        _check_file(self.path)
+        try:
+            reader = pd.read_csv(self.path, dtype=str, keep_default_na=False, chunksize=rows,
+                                 encoding="utf-8")
+            seen = False
+            for offset, frame in _enumerate_rows(reader):
+                yield self._frame_chunk(frame, offset, first_line=2)
+                seen = True
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{self.path} is not valid UTF-8 ({exc.reason})") from None
+        except pd.errors.EmptyDataError:
+            raise InputError(f"{self.path} is empty") from None
+        except pd.errors.ParserError as exc:
+            raise InputError(f"{self.path} is not valid CSV ({str(exc).strip()})") from None
+        if not seen:
+            raise InputError(f"{self.path} is empty")
+
+    def _read_parquet(self, rows: int) -> Iterator[Chunk]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        _check_file(self.path)
+        try:
+            parquet = pq.ParquetFile(self.path)
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(f"{self.path} is not a readable Parquet file ({exc})") from None
+        seen = False
+        offset = 0
+        for batch in parquet.iter_batches(batch_size=rows):
+            frame = batch.to_pandas()
+            yield self._frame_chunk(frame, offset, first_line=0)
+            offset += len(frame)
+            seen = True
+        if not seen:
+            raise InputError(f"{self.path} is empty")
+
+    def _frame_chunk(self, frame: Any, offset: int, *, first_line: int) -> Chunk:
+        columns = [str(c) for c in frame.columns]
+        if self.text_field not in frame.columns:
+            raise InputError(_missing_field(self.path, self.text_field, columns, "column"))
+        texts = []
+        for i, value in enumerate(frame[self.text_field].tolist()):
+            if not isinstance(value, str):
+                raise InputError(
+                    f"{self.path} row {offset + i + first_line}: column '{self.text_field}' "
+                    f"is not text (got {_describe(value)})"
+                )
+            texts.append(value)
+        if self.id_field in frame.columns:
+            ids = [str(v) for v in frame[self.id_field].tolist()]
+        else:
+            ids = [str(offset + i) for i in range(len(frame))]
+        return Chunk(texts, ids, frame)
+
+
+def _enumerate_rows(reader: Any) -> Iterator[tuple[int, Any]]:
+    offset = 0
+    for frame in reader:
+        yield offset, frame
+        offset += len(frame)
+
+
+def _check_file(path: str) -> None:
+    if not os.path.exists(path):
+        raise InputError(f"{path} does not exist")
+    if os.path.isdir(path):
+        raise InputError(f"{path} is a folder, not a file")
+
+
+def _read_bytes(path: str) -> bytes:
+    _check_file(path)
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise InputError(f"{path} cannot be read ({exc.strerror})") from None
+
+
+def _decode(data: bytes, path: str, line_no: int | None = None) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = line_no if line_no is not None else data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"{path} line {line} is not valid UTF-8 (byte 0x{data[exc.start]:02x}); "
+            "convert the file to UTF-8"
+        ) from None
+
+
+def _check_text(record: dict[str, Any], name: str, where: str, fields: list[str]) -> None:
+    if name not in record:
+        raise InputError(_missing_field(where, name, fields, "field"))
+    if not isinstance(record[name], str):
+        raise InputError(f"{where}: field '{name}' is not a string (got {_describe(record[name])})")
+
+
+def _missing_field(where: str, name: str, fields: list[str], what: str) -> str:
+    listed = ", ".join(fields) if fields else "none"
+    hint = f"; pass --text-field {fields[0]}" if fields else ""
+    plural = "columns" if what == "column" else "fields"
+    return f"{where} has no {what} '{name}' ({plural}: {listed}){hint}"
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    return type(value).__name__
+
+
+class Output:
+    """Where results go: a file written atomically, a folder, or stdout when path is None."""
+
+    def __init__(self, path: str | None, kind: str):
+        self.path = path
+        self.kind = kind
+
+    @classmethod
+    def like(cls, path: str | None, source: Input) -> Output:
+        """Output in the input's format (text for stdin)."""
+        kind = {"stdin": "text"}.get(source.kind, source.kind)
+        if path is None and kind in ("parquet", "folder"):
+            raise InputError(f"{source.path} is {kind} input: pass -o for the output")
+        if path is not None and kind == "folder" and os.path.isfile(path):
+            raise InputError(f"{path} is a file; the output of a folder must be a folder")
+        return cls(path, kind)
+
+    @contextmanager
+    def writer(self) -> Iterator[TableWriter]:
+        if self.kind == "folder":
+            assert self.path is not None
+            os.makedirs(self.path, exist_ok=True)
+            yield TableWriter(None, "folder", self.path)
+            return
+        if self.path is None:
+            yield TableWriter(sys.stdout, self.kind, None)
+            sys.stdout.flush()
+            return
+        with atomic_write(self.path) as tmp:
+            mode = "wb" if self.kind == "parquet" else "w"
+            with open(tmp, mode, **({} if mode == "wb" else {"encoding": "utf-8",
+                                                               "newline": ""})) as fh:
+                writer = TableWriter(fh, self.kind, None)
+                yield writer
+                writer.close()
+
+
+class TableWriter:
+    """Writes chunks in one format: texts replaced, every other field/column untouched."""
+
+    def __init__(self, fh: IO[Any] | None, kind: str, folder: str | None):
+        self.fh = fh
+        self.kind = kind
+        self.folder = folder
+        self._header = True
+        self._parquet: Any = None
+
+    def write_texts(self, chunk: Chunk, texts: list[str], text_field: str) -> None:
+        if self.kind == "text":
+            assert self.fh is not None
+            self.fh.write("".join(texts))
+        elif self.kind == "folder":
+            assert self.folder is not None
+            for name, text in zip(chunk.names, texts):
+                with atomic_write(os.path.join(self.folder, name)) as tmp:
+                    Path(tmp).write_text(text, encoding="utf-8")
+        elif self.kind == "jsonl":
+            self.write_records([{**r, text_field: t} for r, t in zip(chunk.rows, texts)])
+        else:
+            frame = chunk.rows.copy()
+            frame[text_field] = texts
+            self.write_frame(frame)
+
+    def write_records(self, records: list[dict[str, Any]]) -> None:
+        assert self.fh is not None
+        self.fh.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+
+    def write_frame(self, frame: Any) -> None:
+        if self.kind == "csv":
+            frame.to_csv(self.fh, index=False, header=self._header)
+            self._header = False
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._parquet is None:
+            self._parquet = pq.ParquetWriter(self.fh, table.schema)
+        self._parquet.write_table(table)
+
+    def close(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike[str]) -> Iterator[str]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` only on success."""
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise InputError(f"cannot write {target}: folder {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def read_labeled(path: str) -> list[dict[str, Any]]:
+    """Labeled articles (data/FORMAT.md), validated: ids unique, spans in bounds and sorted."""
+    records = []
+    ids: set[str] = set()
+    source = Input(path)
+    if source.kind != "jsonl":
+        raise DataError(f"{path}: labeled data must be JSONL (.jsonl)")
+    _check_file(path)
+    with open(path, "rb") as fh:
+        for line_no, raw in enumerate(fh, 1):
+            line = _decode(raw, path, line_no)
+            if not line.strip():
+                continue
+            record = source._parse_jsonl(line, line_no)
+            del record["__line__"]
+            where = f"{path} line {line_no}"
+            if "id" not in record:
+                raise DataError(f"{where} has no field 'id'")
+            record["id"] = str(record["id"])
+            if record["id"] in ids:
+                raise DataError(f"{where}: id {record['id']!r} appears twice")
+            ids.add(record["id"])
+            record["spans"] = _valid_spans(record, where)
+            records.append(record)
+    if not records:
+        raise DataError(f"{path} is empty")
+    return records
+
+
+def _valid_spans(record: dict[str, Any], where: str) -> list[dict[str, Any]]:
+    spans = record.get("spans", [])
+    if not isinstance(spans, list):
+        raise DataError(f"{where}: field 'spans' is not a list")
+    n = len(record["text"])
+    end = 0
+    out = []
+    for k, span in enumerate(spans):
+        try:
+            a, b, label = int(span["start"]), int(span["end"]), str(span["label"])
+        except (KeyError, TypeError, ValueError):
+            raise DataError(f"{where}: span {k} needs integer start, end and a label") from None
+        if not 0 <= a < b <= n:
+            raise DataError(f"{where}: span {k} ({a}, {b}) is outside the text (length {n})")
+        if a < end:
+            raise DataError(f"{where}: span {k} overlaps or is out of order")
+        end = b
+        out.append({"start": a, "end": b, "label": label})
+    return out

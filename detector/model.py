@@ -1,0 +1,257 @@
+"""Build, train, save and load the segment classifier and its model card.
+
+The classifier has two passes (:class:`SegmentClassifier`): a linear model over the segment
+features, then a context model over the first pass's out-of-fold probabilities of each segment
+and its neighbours. Models are saved with joblib beside a JSON card holding the versions, the
+training-data hash, the labels, the held-out metrics and the sha256 of the model file; loading
+checks the hash and the versions before unpickling anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+import sklearn
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from detector import __version__
+from detector.errors import ModelError
+from detector.features import build_features, context_features
+
+__all__ = [
+    "EDITORIAL",
+    "Model",
+    "SegmentClassifier",
+    "build_pipeline",
+    "card_path",
+    "default_model_path",
+    "load_model",
+    "save_model",
+]
+
+log = logging.getLogger(__name__)
+
+EDITORIAL = "editorial"
+ADVERT = "advert"
+MODEL_FORMAT = 1
+
+
+class SegmentClassifier(ClassifierMixin, BaseEstimator):
+    """First pass over segment features, second pass over neighbours' first-pass scores.
+
+    Parameters
+    ----------
+    base : estimator
+        Pipeline from a :func:`detector.features.segment_table` frame to class probabilities.
+    context : estimator
+        Classifier over :func:`detector.features.context_features`.
+    window : int
+        How many neighbours on each side the context pass sees.
+    cv : int
+        Folds (grouped by article) for the out-of-fold first-pass scores the context pass
+        learns from, so that it never sees scores of segments the first pass was trained on.
+    """
+
+    def __init__(self, base: Any = None, context: Any = None, *, window: int = 2, cv: int = 4):
+        self.base = base
+        self.context = context
+        self.window = window
+        self.cv = cv
+
+    def fit(self, X: pd.DataFrame, y: Sequence[str]) -> SegmentClassifier:
+        y = np.asarray(y)
+        groups = X["doc"].to_numpy()
+        n_docs = len(set(groups))
+        if n_docs < 2:
+            raise ValueError("training needs at least two articles")
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError("training needs at least two labels")
+        oof = np.zeros((len(y), len(self.classes_)))
+        for train_idx, test_idx in GroupKFold(n_splits=min(self.cv, n_docs)).split(
+            X, y, groups
+        ):
+            fold = clone(self.base).fit(X.iloc[train_idx], y[train_idx])
+            oof[test_idx] = _aligned_proba(fold, X.iloc[test_idx], self.classes_)
+        self.context_ = clone(self.context).fit(context_features(oof, X, window=self.window), y)
+        self.base_ = clone(self.base).fit(X, y)
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self, "context_")
+        first = _aligned_proba(self.base_, X, self.classes_)
+        ctx = context_features(first, X, window=self.window)
+        return _aligned_proba(self.context_, ctx, self.classes_)
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _aligned_proba(estimator: Any, X: Any, classes: np.ndarray) -> np.ndarray:
+    """predict_proba with columns in ``classes`` order (a fold may lack a rare class)."""
+    out = np.zeros((len(X), len(classes)))
+    if len(X) == 0:
+        return out
+    proba = estimator.predict_proba(X)
+    for j, c in enumerate(estimator.classes_):
+        out[:, np.searchsorted(classes, c)] = proba[:, j]
+    return out
+
+
+def build_pipeline(*, C: float = 4.0, n_features: int = 2**19) -> SegmentClassifier:
+    """The untrained two-pass classifier with the default hyperparameters."""
+    base = Pipeline(
+        [
+            ("features", build_features(n_features=n_features)),
+            ("clf", LogisticRegression(C=C, max_iter=2000, class_weight="balanced")),
+        ]
+    )
+    context = HistGradientBoostingClassifier(
+        max_iter=200, learning_rate=0.1, max_leaf_nodes=15, l2_regularization=1.0,
+        random_state=0,
+    )
+    return SegmentClassifier(base, context)
+
+
+@dataclass
+class Model:
+    """A fitted classifier and its card (what it was trained on and how well it did)."""
+
+    classifier: SegmentClassifier
+    card: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def labels(self) -> list[str]:
+        return [str(c) for c in self.classifier.classes_]
+
+
+def default_model_path() -> Path:
+    """The shipped model: inside the installed package, so it works outside the repo too."""
+    return Path(__file__).parent / "models" / "default.joblib"
+
+
+def card_path(model_path: Path) -> Path:
+    return model_path.with_suffix(".card.json")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    return {
+        "detector": __version__,
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "joblib": joblib.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
+    """Write the model and its card atomically (temp file, then rename); returns the card path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temp_beside(path)
+    try:
+        joblib.dump(model.classifier, tmp, compress=3)
+        card = dict(model.card)
+        card.update(
+            format=MODEL_FORMAT,
+            labels=model.labels,
+            versions=library_versions(),
+            sha256=_sha256(tmp),
+            model_file=path.name,
+        )
+        cpath = card_path(path)
+        ctmp = _temp_beside(cpath)
+        ctmp.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+        os.replace(ctmp, cpath)
+    finally:
+        for leftover in (tmp, _temp_beside(card_path(path), create=False)):
+            if leftover.exists():
+                leftover.unlink()
+    model.card = card
+    return cpath
+
+
+def _temp_beside(path: Path, *, create: bool = True) -> Path:
+    name = path.parent / f".{path.name}.tmp"
+    if create:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        return Path(tmp)
+    return name
+
+
+def load_model(path: str | os.PathLike[str] | None = None, *, trust: bool = False) -> Model:
+    """Load a model after checking its card: file hash, model format and library versions.
+
+    A model without a card is loaded only with ``trust=True``: joblib files can run code.
+    """
+    path = Path(path) if path is not None else default_model_path()
+    if not path.is_file():
+        raise ModelError(f"model file {path} does not exist; pass --model with a model path")
+    cpath = card_path(path)
+    card: dict[str, Any] = {}
+    if cpath.is_file():
+        try:
+            card = json.loads(cpath.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelError(f"model card {cpath} is unreadable ({exc})") from None
+        _check_card(path, card)
+    elif not trust:
+        raise ModelError(
+            f"model {path} has no card ({cpath.name}); joblib files can run code when loaded, "
+            "so pass --trust-model only if you trust where it came from"
+        )
+    try:
+        classifier = joblib.load(path)
+    except Exception as exc:  # unpickling can fail in many library-specific ways
+        raise ModelError(f"model file {path} could not be loaded ({type(exc).__name__})") from None
+    if not isinstance(classifier, SegmentClassifier):
+        raise ModelError(f"model file {path} does not hold a detector model")
+    return Model(classifier, card)
+
+
+def _check_card(path: Path, card: dict[str, Any]) -> None:
+    if card.get("format") != MODEL_FORMAT:
+        raise ModelError(
+            f"model {path} has format {card.get('format')!r}; this detector reads format "
+            f"{MODEL_FORMAT}: retrain it with this version (detector train)"
+        )
+    actual = _sha256(path)
+    if card.get("sha256") != actual:
+        raise ModelError(
+            f"model {path} does not match the sha256 in its card {card_path(path).name}: "
+            "the file was changed or corrupted; refusing to load it"
+        )
+    want = card.get("versions", {}).get("scikit-learn", "")
+    if want.split(".")[:2] != sklearn.__version__.split(".")[:2]:
+        raise ModelError(
+            f"model {path} was trained with scikit-learn {want}, but {sklearn.__version__} is "
+            f"installed: install scikit-learn=={want} or retrain the model (detector train)"
+        )

@@ -1,0 +1,206 @@
+"""Text -> segments: sentence-sized pieces with exact character offsets.
+
+Scraped text is messy: paragraphs glued without a space (``in 2017.Daniel owns``), whole
+articles on one line, ad-script residue inside a sentence (``quickly."makeArticleAd();Those``),
+abbreviations and decimals that must not split (``Dr.``, ``z. B.``, ``3.5``, ``24. Januar``).
+The segmenter finds cut points with a few cheap, linear rules and returns the stripped pieces
+between them, so that every non-space character of the text lies in exactly one segment.
+Pure Python: nothing here knows about features or models.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+
+__all__ = ["Segment", "segment", "MAX_SEGMENT_CHARS"]
+
+#: A segment longer than this is cut at a space, so one huge run-on line stays cheap to featurize.
+MAX_SEGMENT_CHARS = 3000
+
+#: Tokens that end with a period without ending a sentence (compared lower-cased, no period).
+ABBREVIATIONS = frozenset(
+    """
+    mr mrs ms dr prof st sr jr inc corp co ltd plc llc no nos vs etc e.g i.e approx ca dept est
+    fig jan feb mar apr jun jul aug sep sept oct nov dec mt ft gen gov sen rep rev lt col sgt
+    u.s u.k u.n e.u a.m p.m d.c n.y
+    z.b u.a bzw evtl ggf inkl usw vgl sog mio mrd nr str tel abs bspw d.h z.t o.ä u.ä s.o
+    hr fr dipl ing mag jh jhd
+    """.split()
+)
+
+# A sentence end: punctuation, optional closing quotes/brackets, then a space or a glued start.
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”“’»«)\]]*(?=\s*\S)")
+# A lower-case word or a year glued to a capitalised word and a space: "WeedsThe question",
+# "NewsSupreme Court", "2017Ashraf owns". Brand names such as "PayPal" or "iPhone" stay whole.
+_CASE_GLUE = re.compile(r"(?:(?<=[a-zäöüß]{3})|(?<=[0-9]{4}))(?=[A-ZÄÖÜ][a-zäöüß]*[\s,'’])")
+# Ad-script residue such as makeArticleAd(); glued to the sentences around it.
+_CODE_CALL = re.compile(r"[A-Za-z_$][\w$]*\([^()\n]{0,200}\);")
+# Nouns after which "3." is a German ordinal ("am 3. März", "der 2. Liga"), not a sentence end.
+ORDINAL_NOUNS = frozenset(
+    """
+    januar februar märz april mai juni juli august september oktober november dezember
+    jahrhundert jahrtausend liga bundesliga platz rang runde quartal halbjahr mal klasse stock
+    spieltag etappe auflage ausgabe kapitel jahrestag geburtstag todestag advent
+    """.split()
+)
+_BRACKETS = {"(": ")", "[": "]"}
+_MIN_BRACKET_WORDS = 4
+_MAX_BRACKET_CHARS = 600
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of text: ``text == article[start:end]``; ``line`` counts non-empty lines."""
+
+    start: int
+    end: int
+    text: str
+    line: int
+
+
+def segment(text: str) -> list[Segment]:
+    """Split ``text`` into segments covering every non-space character exactly once.
+
+    >>> [s.text for s in segment("Prices rose 3.5% in 2017.Daniel owns shares.\\nRead more")]
+    ['Prices rose 3.5% in 2017.', 'Daniel owns shares.', 'Read more']
+    """
+    segments: list[Segment] = []
+    line_no = 0
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        if not line.isspace():
+            for a, b in _pieces(line):
+                segments.append(Segment(pos + a, pos + b, text[pos + a : pos + b], line_no))
+            line_no += 1
+        pos += len(line)
+    return segments
+
+
+def _pieces(line: str) -> list[tuple[int, int]]:
+    """The stripped (start, end) pieces of one line between its cut points."""
+    cuts = sorted(_cut_points(line))
+    pieces = []
+    prev = 0
+    for cut in [*cuts, len(line)]:
+        if cut <= prev:
+            continue
+        a, b = _strip_bounds(line, prev, cut)
+        if a < b:
+            pieces.extend(_split_long(line, a, b))
+        prev = cut
+    return pieces
+
+
+def _cut_points(line: str) -> set[int]:
+    cuts: set[int] = set()
+    guarded: list[tuple[int, int]] = []
+    for a, b in _bracket_groups(line):
+        cuts.update((a, b))
+        guarded.append((a, b))
+    for m in _CODE_CALL.finditer(line):
+        cuts.update((m.start(), m.end()))
+        guarded.append((m.start(), m.end()))
+    guarded.sort()
+    for m in _SENTENCE_END.finditer(line):
+        if _is_sentence_end(line, m.start(), m.end()) and not _inside(guarded, m.end()):
+            cuts.add(m.end())
+    for m in _CASE_GLUE.finditer(line):
+        if not _inside(guarded, m.start()):
+            cuts.add(m.start())
+    return cuts
+
+
+def _is_sentence_end(line: str, start: int, end: int) -> bool:
+    """Whether the punctuation run line[start:end] ends a sentence."""
+    nxt = end
+    while nxt < len(line) and line[nxt].isspace():
+        nxt += 1
+    if nxt >= len(line):
+        return False
+    follower = line[nxt]
+    glued = nxt == end
+    if follower.islower():
+        return False
+    word = _word_before(line, start)
+    if glued and not (follower.isupper() or (follower.isdigit() and word.isalpha())):
+        return False  # "3.5", "4,50", "v1.2": a glued sentence starts with a capital
+    if line[start] != ".":
+        return True
+    if not word:
+        return True
+    if word.lower().rstrip(".") in ABBREVIATIONS:
+        return False
+    if len(word) == 1 and word.isalpha():
+        return False  # an initial: "J. Smith", "z. B."
+    if word.isdigit() and len(word) <= 2 and _next_word(line, nxt).lower() in ORDINAL_NOUNS:
+        return False  # a German ordinal: "am 24. Januar", "3. Liga"
+    return True
+
+
+def _next_word(line: str, start: int) -> str:
+    end = start
+    while end < len(line) and line[end].isalpha():
+        end += 1
+    return line[start:end]
+
+
+def _word_before(line: str, end: int) -> str:
+    start = end
+    while start > 0 and (line[start - 1].isalnum() or line[start - 1] == "."):
+        start -= 1
+    return line[start:end]
+
+
+def _bracket_groups(line: str) -> list[tuple[int, int]]:
+    """Top-level (...) or [...] groups long enough to be a teaser of their own."""
+    groups = []
+    depth = 0
+    opener = ""
+    start = 0
+    for i, ch in enumerate(line):
+        if depth == 0:
+            if ch in _BRACKETS:
+                depth, opener, start = 1, ch, i
+        elif ch == opener:
+            depth += 1
+        elif ch == _BRACKETS[opener]:
+            depth -= 1
+            if depth == 0:
+                body = line[start + 1 : i]
+                if len(body.split()) >= _MIN_BRACKET_WORDS and i - start < _MAX_BRACKET_CHARS:
+                    groups.append((start, i + 1))
+        elif i - start > _MAX_BRACKET_CHARS:
+            depth = 0  # an unclosed bracket: give up on it rather than scan the whole line
+    return groups
+
+
+def _inside(groups: list[tuple[int, int]], pos: int) -> bool:
+    """Whether pos lies strictly inside one of the sorted, mostly disjoint groups."""
+    i = bisect_right(groups, (pos, pos))
+    return any(a < pos < b for a, b in groups[max(0, i - 2) : i])
+
+
+def _strip_bounds(line: str, a: int, b: int) -> tuple[int, int]:
+    while a < b and line[a].isspace():
+        a += 1
+    while b > a and line[b - 1].isspace():
+        b -= 1
+    return a, b
+
+
+def _split_long(line: str, a: int, b: int) -> list[tuple[int, int]]:
+    """Cut a piece longer than MAX_SEGMENT_CHARS at spaces (or hard, if it has none)."""
+    out = []
+    while b - a > MAX_SEGMENT_CHARS:
+        cut = line.rfind(" ", a + MAX_SEGMENT_CHARS // 2, a + MAX_SEGMENT_CHARS)
+        if cut == -1:
+            cut = a + MAX_SEGMENT_CHARS
+        x, y = _strip_bounds(line, a, cut)
+        if x < y:
+            out.append((x, y))
+        a, _ = _strip_bounds(line, cut, b)
+    if a < b:
+        out.append((a, b))
+    return out

@@ -1,0 +1,89 @@
+"""Text + labeled spans -> cleaned or marked text.
+
+Stripping removes exactly the given spans and tidies the whitespace they leave behind; every
+character outside the spans stays, in order. The only characters dropped besides the spans are
+whitespace characters next to a removed span (so that a removed line does not leave a blank line
+and a removed sentence does not leave a double space).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+__all__ = ["MARK_CLOSE", "MARK_OPEN", "mark_spans", "merge_spans", "strip_spans"]
+
+MARK_OPEN = "⟦{label} {score:.2f}⟧"
+MARK_CLOSE = "⟦/{label}⟧"
+_PUNCT_AFTER = ".,;:!?)]}»“”\"'’"
+
+
+class _Span(Protocol):
+    start: int
+    end: int
+
+
+def merge_spans(text: str, spans: Iterable[_Span | tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, disjoint (start, end) ranges; spans separated only by whitespace are joined."""
+    ranges = sorted(
+        (s.start, s.end) if not isinstance(s, tuple) else (s[0], s[1]) for s in spans
+    )
+    merged: list[tuple[int, int]] = []
+    for a, b in ranges:
+        a, b = max(a, 0), min(b, len(text))
+        if a >= b:
+            continue
+        if merged and (a <= merged[-1][1] or text[merged[-1][1] : a].isspace()):
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def strip_spans(text: str, spans: Iterable[_Span | tuple[int, int]]) -> str:
+    """Remove ``spans`` from ``text`` and tidy the whitespace around each removal.
+
+    >>> strip_spans("Keep this.\\nBuy now!\\nKeep that.", [(11, 19)])
+    'Keep this.\\nKeep that.'
+    >>> strip_spans("One. Ad here. Two.", [(5, 13)])
+    'One. Two.'
+    """
+    out: list[str] = []
+    pos = 0
+    n = len(text)
+    for a, b in merge_spans(text, spans):
+        keep = text[pos:a]
+        after = b
+        while after < n and text[after].isspace():
+            after += 1
+        if after == n:
+            # A removed tail: drop the whitespace before it, keep the text's own line ending.
+            out.append(keep.rstrip())
+            out.append(_trailing_space(text))
+            pos = n
+            break
+        if keep[-1:].isspace() and text[after] in _PUNCT_AFTER:
+            keep = keep.rstrip()  # "Fed (read: ...)." -> "Fed.", not "Fed ."
+        out.append(keep)
+        pos = after
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _trailing_space(text: str) -> str:
+    stripped = text.rstrip()
+    return text[len(stripped) :] if "\n" in text[len(stripped) :] else ""
+
+
+def mark_spans(text: str, spans: Sequence[tuple[int, int, str, float]]) -> str:
+    """Wrap each (start, end, label, score) span in visible markers; nothing is removed."""
+    out = []
+    pos = 0
+    for a, b, label, score in sorted(spans):
+        out.append(text[pos:a])
+        out.append(MARK_OPEN.format(label=label, score=score))
+        out.append(text[a:b])
+        out.append(MARK_CLOSE.format(label=label))
+        pos = b
+    out.append(text[pos:])
+    return "".join(out)
