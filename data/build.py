@@ -8,10 +8,11 @@ How it works (see data/README.md):
    scraper joins paragraphs: newlines, blank lines, CRLF, nothing at all, spaces) and its own
    house adverts: the advert and neutral templates are dealt out so that each template belongs
    to exactly one site, as real publishers each have their own boilerplate.
-2. Each hand-written editorial article belongs to one site and appears in several variants:
-   title kept or not, a paragraph dropped now and then, a different choice and placement of
-   that site's adverts (top, bottom, between paragraphs, inside a paragraph), some without
-   adverts at all.
+2. Each hand-written editorial article (now and then with a comma clause turned into an
+   aside in brackets, as real articles have many) belongs to one site and appears in several
+   variants: title kept or not, a paragraph dropped now and then, a different choice and
+   placement of that site's adverts (top, bottom, between paragraphs, inside a paragraph),
+   some without adverts at all.
 3. Placeholders ({company}, {date}, {headline} ...) are filled per variant; every advert or
    neutral line becomes a labeled span; everything else is editorial, character for character.
 """
@@ -29,7 +30,7 @@ HERE = Path(__file__).parent
 PIECES = HERE / "pieces"
 OUT = HERE / "train.jsonl"
 SEED = 20261124
-VARIANTS = 7
+VARIANTS = 4
 SITES_PER_LANG = 14
 CLEAN_SHARE = 0.12
 
@@ -45,34 +46,157 @@ GLUES = {
     "mixed": (None, 7),
 }
 PLACEHOLDER = re.compile(r"\{(company|ticker|date|price|pct|n|headline|site|author)\}")
+CLAUSE = re.compile(r", ((?:[^,.;:()!?]+? ){3,11}[^,.;:()!?]+?),")
 SENTENCE_END = re.compile(r"(?<=[.!?])(?:[\"”“»]?)\s+(?=[A-ZÄÖÜ„\"])")
 
 BRAND_PARTS = {
-    "en": (["Market", "Capital", "Street", "Ledger", "Harbor", "Summit", "Pioneer", "Beacon",
-            "Granite", "Northline", "Bluewater", "Keystone", "Meridian", "Redwood", "Crescent"],
-           ["Daily", "Wire", "Times", "Post", "Report", "Journal", "Insider", "Herald", "Brief",
-            "Monitor", "Review", "Tribune", "Observer", "Digest", "Courier"]),
-    "de": (["Börsen", "Finanz", "Markt", "Stadt", "Land", "Nord", "Rhein", "Elb", "Alpen",
-            "Main", "Spree", "Kapital", "Wirtschafts", "Anleger", "Morgen"],
-           ["kurier", "blatt", "bote", "spiegel", "welt", "echo", "zeitung", "anzeiger",
-            "rundschau", "post", "journal", "report", "nachrichten", "magazin", "express"]),
+    "en": (
+        [
+            "Market",
+            "Capital",
+            "Street",
+            "Ledger",
+            "Harbor",
+            "Summit",
+            "Pioneer",
+            "Beacon",
+            "Granite",
+            "Northline",
+            "Bluewater",
+            "Keystone",
+            "Meridian",
+            "Redwood",
+            "Crescent",
+        ],
+        [
+            "Daily",
+            "Wire",
+            "Times",
+            "Post",
+            "Report",
+            "Journal",
+            "Insider",
+            "Herald",
+            "Brief",
+            "Monitor",
+            "Review",
+            "Tribune",
+            "Observer",
+            "Digest",
+            "Courier",
+        ],
+    ),
+    "de": (
+        [
+            "Börsen",
+            "Finanz",
+            "Markt",
+            "Stadt",
+            "Land",
+            "Nord",
+            "Rhein",
+            "Elb",
+            "Alpen",
+            "Main",
+            "Spree",
+            "Kapital",
+            "Wirtschafts",
+            "Anleger",
+            "Morgen",
+        ],
+        [
+            "kurier",
+            "blatt",
+            "bote",
+            "spiegel",
+            "welt",
+            "echo",
+            "zeitung",
+            "anzeiger",
+            "rundschau",
+            "post",
+            "journal",
+            "report",
+            "nachrichten",
+            "magazin",
+            "express",
+        ],
+    ),
 }
-AUTHORS = ["Anna Berger", "Tom Fischer", "Laura Chen", "Mark O'Neill", "Priya Raman",
-           "Jonas Weber", "Sofia Rossi", "David Klein", "Mia Hoffmann", "Rahul Mehta",
-           "Claire Dubois", "Ben Carter", "Lena Schulz", "Omar Haddad", "Julia Novak"]
+AUTHORS = [
+    "Anna Berger",
+    "Tom Fischer",
+    "Laura Chen",
+    "Mark O'Neill",
+    "Priya Raman",
+    "Jonas Weber",
+    "Sofia Rossi",
+    "David Klein",
+    "Mia Hoffmann",
+    "Rahul Mehta",
+    "Claire Dubois",
+    "Ben Carter",
+    "Lena Schulz",
+    "Omar Haddad",
+    "Julia Novak",
+]
 COMPANIES = {
-    "en": [("Apple", "AAPL"), ("Microsoft", "MSFT"), ("Ford Motor", "F"), ("Pfizer", "PFE"),
-           ("Netflix", "NFLX"), ("Boeing", "BA"), ("Nvidia", "NVDA"), ("Walmart", "WMT"),
-           ("Harlow Motors", "HRLW"), ("Crestline Energy", "CRSE"), ("Infosys", "INFY")],
-    "de": [("Siemens", "SIE"), ("BASF", "BAS"), ("Allianz", "ALV"), ("SAP", "SAP"),
-           ("Bayer", "BAYN"), ("Lufthansa", "LHA"), ("Tesla", "TSLA"), ("Nordex", "NDX1"),
-           ("Rheinmetall", "RHM"), ("Varta", "VAR1"), ("Zalando", "ZAL")],
+    "en": [
+        ("Apple", "AAPL"),
+        ("Microsoft", "MSFT"),
+        ("Ford Motor", "F"),
+        ("Pfizer", "PFE"),
+        ("Netflix", "NFLX"),
+        ("Boeing", "BA"),
+        ("Nvidia", "NVDA"),
+        ("Walmart", "WMT"),
+        ("Harlow Motors", "HRLW"),
+        ("Crestline Energy", "CRSE"),
+        ("Infosys", "INFY"),
+    ],
+    "de": [
+        ("Siemens", "SIE"),
+        ("BASF", "BAS"),
+        ("Allianz", "ALV"),
+        ("SAP", "SAP"),
+        ("Bayer", "BAYN"),
+        ("Lufthansa", "LHA"),
+        ("Tesla", "TSLA"),
+        ("Nordex", "NDX1"),
+        ("Rheinmetall", "RHM"),
+        ("Varta", "VAR1"),
+        ("Zalando", "ZAL"),
+    ],
 }
 MONTHS = {
-    "en": ["January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"],
-    "de": ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August",
-           "September", "Oktober", "November", "Dezember"],
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    "de": [
+        "Januar",
+        "Februar",
+        "März",
+        "April",
+        "Mai",
+        "Juni",
+        "Juli",
+        "August",
+        "September",
+        "Oktober",
+        "November",
+        "Dezember",
+    ],
 }
 
 
@@ -85,8 +209,11 @@ def load_pieces() -> tuple[list[dict], list[dict], dict[str, list[str]]]:
     editorial = [a for p in sorted((PIECES / "editorial").glob("*.jsonl")) for a in load_jsonl(p)]
     adverts = [a for p in sorted((PIECES / "adverts").glob("*.jsonl")) for a in load_jsonl(p)]
     headlines = {
-        lang: [h.strip() for h in (PIECES / f"headlines_{lang}.txt").read_text("utf-8").splitlines()
-               if h.strip()]
+        lang: [
+            h.strip()
+            for h in (PIECES / f"headlines_{lang}.txt").read_text("utf-8").splitlines()
+            if h.strip()
+        ]
         for lang in ("en", "de")
     }
     return editorial, adverts, headlines
@@ -104,8 +231,14 @@ def make_sites(rng: random.Random, adverts: list[dict]) -> dict[str, list[dict]]
         glue_names = list(GLUES)
         weights = [GLUES[g][1] for g in glue_names]
         lang_sites = [
-            {"name": name, "lang": lang, "glue": rng.choices(glue_names, weights)[0],
-             "inner_spaces": rng.random() < 0.15, "ads": [], "neutral": []}
+            {
+                "name": name,
+                "lang": lang,
+                "glue": rng.choices(glue_names, weights)[0],
+                "inner_spaces": rng.random() < 0.15,
+                "ads": [],
+                "neutral": [],
+            }
             for name in sorted(names)
         ]
         pool = [a for a in adverts if a["lang"] == lang]
@@ -127,8 +260,11 @@ def fill(text: str, rng: random.Random, ctx: dict) -> str:
             return str(rng.choice([3, 5, 7, 10, 12, 20]))
         if key == "price":
             p = rng.uniform(2, 400)
-            return f"{p:,.2f} EUR".replace(",", "X").replace(".", ",").replace("X", ".") \
-                if ctx["lang"] == "de" else f"${p:,.2f}"
+            return (
+                f"{p:,.2f} EUR".replace(",", "X").replace(".", ",").replace("X", ".")
+                if ctx["lang"] == "de"
+                else f"${p:,.2f}"
+            )
         if key == "pct":
             p = f"{rng.uniform(0.5, 30):.1f}"
             return p.replace(".", ",") if ctx["lang"] == "de" else p
@@ -155,7 +291,9 @@ def plan_inserts(rng: random.Random, site: dict, n_blocks: int, clean: bool) -> 
     """(where, position, template) for the adverts and neutral lines of one variant."""
     inserts = []
     if not clean and site["ads"]:
-        for template in rng.sample(site["ads"], k=min(len(site["ads"]), rng.choice([1, 1, 2, 2, 3, 4]))):
+        for template in rng.sample(
+            site["ads"], k=min(len(site["ads"]), rng.choice([1, 1, 2, 2, 3, 4]))
+        ):
             inserts.append(template)
     if site["neutral"] and rng.random() < 0.45:
         inserts.append(rng.choice(site["neutral"]))
@@ -214,14 +352,21 @@ def split_sentences(text: str) -> list[str]:
     return parts
 
 
-def build_variant(rng: random.Random, article: dict, site: dict, headlines: list[str],
-                  clean: bool) -> dict:
+def build_variant(
+    rng: random.Random, article: dict, site: dict, headlines: list[str], clean: bool
+) -> dict:
     lang = article["lang"]
     company, ticker = article.get("company"), article.get("ticker")
     if not company:
         company, ticker = rng.choice(COMPANIES[lang])
-    ctx = {"lang": lang, "company": company, "ticker": ticker or company.split()[0].upper()[:4],
-           "site": site["name"], "author": rng.choice(AUTHORS), "headlines": headlines}
+    ctx = {
+        "lang": lang,
+        "company": company,
+        "ticker": ticker or company.split()[0].upper()[:4],
+        "site": site["name"],
+        "author": rng.choice(AUTHORS),
+        "headlines": headlines,
+    }
     blocks = choose_blocks(rng, article)
     plan = plan_inserts(rng, site, len(blocks), clean)
     glue = join_glue(rng, site)
@@ -245,8 +390,13 @@ def build_variant(rng: random.Random, article: dict, site: dict, headlines: list
         if i == len(blocks):
             break
         text = blocks[i]["text"]
+        if blocks[i]["type"] == "p" and rng.random() < 0.25:
+            # Editorial asides in brackets, so that a bracketed segment is not taken for a teaser.
+            text = CLAUSE.sub(lambda m: f" ({m.group(1)})", text, count=1)
         if site["inner_spaces"] and rng.random() < 0.5:
-            text = re.sub(r"(?<=\w) (?=\w)", lambda _: rng.choice([" "] * 6 + ["   ", "     "]), text)
+            text = re.sub(
+                r"(?<=\w) (?=\w)", lambda _: rng.choice([" "] * 6 + ["   ", "     "]), text
+            )
         sep()
         template = inline_at.get(i)
         if template is None:
@@ -283,15 +433,18 @@ def build() -> list[dict]:
         for k, article in enumerate(articles):
             site = sites[lang][k % len(sites[lang])]
             for v in range(VARIANTS):
-                variant = build_variant(rng, article, site, headlines[lang],
-                                        clean=rng.random() < CLEAN_SHARE)
-                records.append({
-                    "id": f"{article['id']}-v{v}",
-                    "source": site["name"],
-                    "lang": lang,
-                    "group": article["id"],
-                    **variant,
-                })
+                variant = build_variant(
+                    rng, article, site, headlines[lang], clean=rng.random() < CLEAN_SHARE
+                )
+                records.append(
+                    {
+                        "id": f"{article['id']}-v{v}",
+                        "source": site["name"],
+                        "lang": lang,
+                        "group": article["id"],
+                        **variant,
+                    }
+                )
     return records
 
 

@@ -10,8 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from detector.detect import Detector
-from detector.io import DEFAULT_CHUNK_ROWS, Chunk, Input, Output
-from detector.strip import mark_spans, strip_spans
+from detector.io import DEFAULT_CHUNK_ROWS, Chunk, Input, Output, TableWriter
 
 __all__ = ["MODES", "RunStats", "run"]
 
@@ -25,7 +24,6 @@ class RunStats:
     articles: int = 0
     chars_in: int = 0
     chars_removed: int = 0
-    segments_removed: int = 0
 
 
 def run(
@@ -52,26 +50,28 @@ def run(
     return stats
 
 
-def _process(detector: Detector, chunk: Chunk, mode: str, writer, text_field: str,
-             stats: RunStats) -> None:
-    labeled = detector.label_many(chunk.texts)
+def _process(
+    detector: Detector,
+    chunk: Chunk,
+    mode: str,
+    writer: TableWriter,
+    text_field: str,
+    stats: RunStats,
+) -> None:
     stats.articles += len(chunk.texts)
     stats.chars_in += sum(map(len, chunk.texts))
-    removable = set(detector.removable)
     if mode == "label":
-        writer.write_records([
-            {"id": doc_id, "spans": [s.to_dict() for s in spans]}
-            for doc_id, spans in zip(chunk.ids, labeled)
-        ])
+        labeled = detector.label_many(chunk.texts)
+        writer.write_records(
+            [
+                {"id": doc_id, "spans": [s.to_dict() for s in spans]}
+                for doc_id, spans in zip(chunk.ids, labeled)
+            ]
+        )
         return
-    texts = []
-    for text, spans in zip(chunk.texts, labeled):
-        remove = [s for s in spans if s.label in removable]
-        stats.segments_removed += len(remove)
-        if mode == "strip":
-            cleaned = strip_spans(text, remove)
-            stats.chars_removed += len(text) - len(cleaned)
-            texts.append(cleaned)
-        else:
-            texts.append(mark_spans(text, [(s.start, s.end, s.label, s.score) for s in remove]))
+    if mode == "mark":
+        texts = detector.mark_many(chunk.texts)
+    else:
+        texts = detector.strip_many(chunk.texts)
+        stats.chars_removed += sum(map(len, chunk.texts)) - sum(map(len, texts))
     writer.write_texts(chunk, texts, text_field)

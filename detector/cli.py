@@ -37,26 +37,40 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
     from detector.detect import DEFAULT_THRESHOLD
 
     command = click.option(
-        "--trust-model", is_flag=True,
+        "--trust-model",
+        is_flag=True,
         help="Load a model that has no card (joblib files can run code: only trusted files).",
     )(command)
     command = click.option(
-        "--threshold", type=click.FloatRange(0.0, 1.0), default=DEFAULT_THRESHOLD,
+        "--threshold",
+        type=click.FloatRange(0.0, 1.0),
+        default=DEFAULT_THRESHOLD,
         show_default=True,
         help="Advert probability from which a segment is removed; higher keeps more.",
     )(command)
     command = click.option(
-        "--model", "model_path", default=DEFAULT_MODEL, show_default=True,
+        "--model",
+        "model_path",
+        default=DEFAULT_MODEL,
+        show_default=True,
         help="Model file, or 'default' for the shipped model.",
     )(command)
     return command
 
 
 def table_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    command = click.option("--id-field", default=DEFAULT_ID_FIELD, show_default=True,
-                           help="Column/field with the article id.")(command)
-    command = click.option("--text-field", default=DEFAULT_TEXT_FIELD, show_default=True,
-                           help="Column/field with the article text.")(command)
+    command = click.option(
+        "--id-field",
+        default=DEFAULT_ID_FIELD,
+        show_default=True,
+        help="Column/field with the article id.",
+    )(command)
+    command = click.option(
+        "--text-field",
+        default=DEFAULT_TEXT_FIELD,
+        show_default=True,
+        help="Column/field with the article text.",
+    )(command)
     return command
 
 
@@ -64,7 +78,9 @@ def quiet_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")(command)
 
 
-def _load_detector(model_path: str, threshold: float, trust_model: bool, drop: tuple[str, ...] = ()):
+def _load_detector(
+    model_path: str, threshold: float, trust_model: bool, drop: tuple[str, ...] = ()
+):
     from detector.detect import DEFAULT_KEEP, Detector
 
     keep = tuple(k for k in DEFAULT_KEEP if k not in drop)
@@ -92,7 +108,8 @@ class _Progress:
             click.echo(
                 f"\r{self.articles:,} articles  {self.articles / seconds:,.0f}/s  "
                 f"{self.chars / 1e6 / seconds:.2f} MB/s",
-                err=True, nl=False,
+                err=True,
+                nl=False,
             )
 
     def done(self) -> None:
@@ -107,9 +124,18 @@ def cli() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
 
 
-def _run(mode: str, input_path: str, output: str | None, model_path: str, threshold: float,
-         trust_model: bool, text_field: str, id_field: str, quiet: bool,
-         drop: tuple[str, ...] = ()) -> None:
+def _run(
+    mode: str,
+    input_path: str,
+    output: str | None,
+    model_path: str,
+    threshold: float,
+    trust_model: bool,
+    text_field: str,
+    id_field: str,
+    quiet: bool,
+    drop: tuple[str, ...] = (),
+) -> None:
     from detector.batch import run
     from detector.io import Input, Output
 
@@ -133,15 +159,34 @@ def _run(mode: str, input_path: str, output: str | None, model_path: str, thresh
 @table_options
 @quiet_option
 @_fail_cleanly
-def strip(input_path: str, output: str | None, mark: bool, drop: tuple[str, ...],
-          model_path: str, threshold: float, trust_model: bool, text_field: str,
-          id_field: str, quiet: bool) -> None:
+def strip(
+    input_path: str,
+    output: str | None,
+    mark: bool,
+    drop: tuple[str, ...],
+    model_path: str,
+    threshold: float,
+    trust_model: bool,
+    text_field: str,
+    id_field: str,
+    quiet: bool,
+) -> None:
     """Remove adverts from INPUT: a .txt file, '-', a folder, or a JSONL/CSV/Parquet table.
 
     Example: detector strip articles.jsonl -o clean.jsonl --text-field text
     """
-    _run("mark" if mark else "strip", input_path, output, model_path, threshold, trust_model,
-         text_field, id_field, quiet, drop)
+    _run(
+        "mark" if mark else "strip",
+        input_path,
+        output,
+        model_path,
+        threshold,
+        trust_model,
+        text_field,
+        id_field,
+        quiet,
+        drop,
+    )
 
 
 @cli.command()
@@ -151,21 +196,35 @@ def strip(input_path: str, output: str | None, mark: bool, drop: tuple[str, ...]
 @table_options
 @quiet_option
 @_fail_cleanly
-def label(input_path: str, output: str | None, model_path: str, threshold: float,
-          trust_model: bool, text_field: str, id_field: str, quiet: bool) -> None:
+def label(
+    input_path: str,
+    output: str | None,
+    model_path: str,
+    threshold: float,
+    trust_model: bool,
+    text_field: str,
+    id_field: str,
+    quiet: bool,
+) -> None:
     """Write every segment of each article with offsets, label and advert score (JSONL).
 
     Example: detector label articles.jsonl -o labels.jsonl
     """
-    _run("label", input_path, output, model_path, threshold, trust_model, text_field,
-         id_field, quiet)
+    _run(
+        "label", input_path, output, model_path, threshold, trust_model, text_field, id_field, quiet
+    )
 
 
 @cli.command()
 @click.argument("data", nargs=-1, required=True)
 @click.option("-o", "--output", required=True, help="Where to write the model (.joblib).")
-@click.option("--holdout", type=click.FloatRange(0.0, 0.9), default=0.2, show_default=True,
-              help="Share of articles (grouped by source) held out for the card's metrics.")
+@click.option(
+    "--holdout",
+    type=click.FloatRange(0.0, 0.9),
+    default=0.2,
+    show_default=True,
+    help="Share of articles (grouped by source) held out for the card's metrics.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split.")
 @quiet_option
 @_fail_cleanly
@@ -196,8 +255,9 @@ def train(data: tuple[str, ...], output: str, holdout: float, seed: int, quiet: 
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @model_options
 @_fail_cleanly
-def evaluate(data: tuple[str, ...], as_json: bool, model_path: str, threshold: float,
-             trust_model: bool) -> None:
+def evaluate(
+    data: tuple[str, ...], as_json: bool, model_path: str, threshold: float, trust_model: bool
+) -> None:
     """Measure a model on labeled JSONL files: advert precision/recall/F1 and editorial loss.
 
     Example: detector evaluate ../shared/data/real/*.jsonl --json
@@ -209,8 +269,9 @@ def evaluate(data: tuple[str, ...], as_json: bool, model_path: str, threshold: f
     records = [r for path in data for r in read_labeled(path)]
     detector = _load_detector(model_path, threshold, trust_model)
     predicted = detector.label_many([r["text"] for r in records])
-    report = evaluate_model(records, {r["id"]: [s.to_dict() for s in spans]
-                                      for r, spans in zip(records, predicted)})
+    report = evaluate_model(
+        records, {r["id"]: [s.to_dict() for s in spans] for r, spans in zip(records, predicted)}
+    )
     click.echo(json.dumps(report, indent=1) if as_json else format_report(report))
 
 

@@ -13,14 +13,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from detector.errors import ModelError
 from detector.features import segment_table
 from detector.model import ADVERT, EDITORIAL, Model, load_model
-from detector.strip import mark_spans, strip_spans
+from detector.strip import kept_ranges, map_back, mark_spans, strip_spans
 
 __all__ = ["DEFAULT_THRESHOLD", "DEFAULT_KEEP", "Detector", "LabeledSpan"]
 
 #: A segment is removed only when its advert probability reaches this: a doubtful segment stays.
 DEFAULT_THRESHOLD = 0.6
+#: Upper bound on label-and-strip passes over one text (see Detector.strip_many).
+MAX_STRIP_PASSES = 4
 #: Labels kept by default besides editorial: neutral text is not promotional.
 DEFAULT_KEEP = ("neutral",)
 
@@ -35,8 +38,28 @@ class LabeledSpan:
     score: float
 
     def to_dict(self) -> dict[str, object]:
-        return {"start": self.start, "end": self.end, "label": self.label,
-                "score": round(self.score, 4)}
+        return {
+            "start": self.start,
+            "end": self.end,
+            "label": self.label,
+            "score": round(self.score, 4),
+        }
+
+
+def _relabel(
+    text: str, spans: list[LabeledSpan], removals: list[tuple[int, int, str]]
+) -> list[LabeledSpan]:
+    """Give each segment mostly covered by a later pass's removal that removal's label."""
+    out = []
+    for span in spans:
+        solid = sum(not c.isspace() for c in text[span.start : span.end])
+        for a, b, label in removals:
+            lo, hi = max(a, span.start), min(b, span.end)
+            if lo < hi and 2 * sum(not c.isspace() for c in text[lo:hi]) >= solid:
+                span = LabeledSpan(span.start, span.end, label, span.score)
+                break
+        out.append(span)
+    return out
 
 
 class Detector:
@@ -80,11 +103,47 @@ class Detector:
         return tuple(c for c in self.model.labels if c != EDITORIAL and c not in self.keep)
 
     def label_many(self, texts: Sequence[str]) -> list[list[LabeledSpan]]:
-        """Label every segment of each text; one batched prediction for all of them."""
+        """Label every segment of each text, batched over all texts.
+
+        Removing a block changes the context of what is left, so after the first pass the
+        cleaned text is labeled again until nothing more goes (at most MAX_STRIP_PASSES
+        passes); a segment removed by a later pass takes that pass's label and keeps its
+        first-pass score. Stripping the cleaned text once more therefore changes nothing.
+        """
+        labeled = self._label_once(texts)
+        removed = [[(s.start, s.end) for s in self._to_remove(spans)] for spans in labeled]
+        pending = [i for i, r in enumerate(removed) if r]
+        for _ in range(MAX_STRIP_PASSES - 1):
+            if not pending:
+                break
+            kept = {i: kept_ranges(texts[i], removed[i]) for i in pending}
+            again = self._label_once(["".join(texts[i][a:b] for a, b in kept[i]) for i in pending])
+            still = []
+            for i, spans in zip(pending, again):
+                more = [(s.start, s.end, s.label) for s in self._to_remove(spans)]
+                if not more:
+                    continue
+                back = [
+                    (a, b, label) for x, y, label in more for a, b in map_back([(x, y)], kept[i])
+                ]
+                labeled[i] = _relabel(texts[i], labeled[i], back)
+                removed[i] = [(s.start, s.end) for s in self._to_remove(labeled[i])]
+                still.append(i)
+            pending = still
+        return labeled
+
+    def _label_once(self, texts: Sequence[str]) -> list[list[LabeledSpan]]:
+        """One batched prediction: every segment with its label and advert score."""
         table, segments = segment_table((str(i), t) for i, t in enumerate(texts))
         if len(table) == 0:
             return [[] for _ in texts]
-        proba = self.model.classifier.predict_proba(table)
+        try:
+            proba = self.model.classifier.predict_proba(table)
+        except ValueError as exc:  # features of another detector version
+            raise ModelError(
+                f"the model does not fit this detector's features ({exc}); retrain it with "
+                "detector train"
+            ) from None
         labels = self._decide(proba)
         scores = self._advert_score(proba)
         out: list[list[LabeledSpan]] = []
@@ -102,17 +161,21 @@ class Detector:
         return self.label_many([text])[0]
 
     def strip_many(self, texts: Sequence[str]) -> list[str]:
-        return [strip_spans(t, self._to_remove(spans))
-                for t, spans in zip(texts, self.label_many(texts))]
+        """Strip each text: its removable segments go, editorial characters stay in order."""
+        return [
+            strip_spans(t, self._to_remove(spans))
+            for t, spans in zip(texts, self.label_many(texts))
+        ]
 
     def strip(self, text: str) -> str:
         """``text`` without its advert segments; editorial characters kept in order."""
         return self.strip_many([text])[0]
 
     def mark_many(self, texts: Sequence[str]) -> list[str]:
-        return [mark_spans(t, [(s.start, s.end, s.label, s.score)
-                               for s in self._to_remove(spans)])
-                for t, spans in zip(texts, self.label_many(texts))]
+        return [
+            mark_spans(t, [(s.start, s.end, s.label, s.score) for s in self._to_remove(spans)])
+            for t, spans in zip(texts, self.label_many(texts))
+        ]
 
     def mark(self, text: str) -> str:
         """``text`` with advert segments wrapped in visible markers, for review."""

@@ -14,8 +14,13 @@ from typing import Any
 __all__ = ["METRICS", "char_counts", "evaluate", "format_report", "summarize"]
 
 METRICS = [
-    "docs", "clean_docs", "advert_precision", "advert_recall", "advert_f1",
-    "editorial_loss", "advert_residue",
+    "docs",
+    "clean_docs",
+    "advert_precision",
+    "advert_recall",
+    "advert_f1",
+    "editorial_loss",
+    "advert_residue",
 ]
 _KEPT = ("editorial", "neutral")
 
@@ -48,8 +53,15 @@ def char_counts(
         else:
             ed += 1
             fp += p
-    return {"tp": tp, "fp": fp, "fn": fn, "editorial": ed, "advert": ad,
-            "docs": 1, "clean_docs": int(fp == 0 and fn == 0)}
+    return {
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "editorial": ed,
+        "advert": ad,
+        "docs": 1,
+        "clean_docs": int(fp == 0 and fn == 0),
+    }
 
 
 def summarize(c: Mapping[str, int]) -> dict[str, float]:

@@ -69,8 +69,11 @@ _MONTHS = (
     "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|januar|februar|märz|mai|juni|juli|"
     "oktober|dezember"
 )
-_DATE = re.compile(rf"\b(?:\d{{1,2}}\.\s?(?:{_MONTHS})|(?:{_MONTHS})[a-z]*\.? \d{{1,2}}|"
-                   r"\d{1,2}\.\d{1,2}\.\d{2,4}|\d{4}-\d{2}-\d{2})", re.IGNORECASE)
+_DATE = re.compile(
+    rf"\b(?:\d{{1,2}}\.\s?(?:{_MONTHS})|(?:{_MONTHS})[a-z]*\.? \d{{1,2}}|"
+    r"\d{1,2}\.\d{1,2}\.\d{2,4}|\d{4}-\d{2}-\d{2})",
+    re.IGNORECASE,
+)
 _CURRENCY = re.compile(r"[$€£¥₹]|\b(?:EUR|USD|GBP|Rs|INR|Euro|Dollar|crore|lakh)\b")
 _URL = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|de|net|org|in|co\.uk|io)\b|@\w")
 _CODE = re.compile(r"\(\);|function\s*\(|[{}]|\w+\s*=\s*['\"\w]|</?\w+>|\[\w+[^\]]*\]")
@@ -131,9 +134,30 @@ class ShapeFeatures(TransformerMixin, BaseEstimator):
 
 
 _SHAPE_NAMES = [
-    "log_chars", "log_words", "upper", "title_words", "digits", "currency", "date", "exclaim",
-    "question", "interrobang", "url", "ends_sentence", "ends_colon", "no_terminal", "bracketed",
-    "second_person", "imperative", "call_to_action", "code", "quotes", "separators", "word_len",
+    "log_chars",
+    "log_words",
+    "upper",
+    "title_words",
+    "digits",
+    "currency",
+    "date",
+    "exclaim",
+    "question",
+    "interrobang",
+    "url",
+    "ends_sentence",
+    "ends_colon",
+    "no_terminal",
+    "bracketed",
+    "second_person",
+    "imperative",
+    "call_to_action",
+    "code",
+    "quotes",
+    "separators",
+    "word_len",
+    "starts_upper",
+    "bracket_upper",
 ]
 
 
@@ -146,6 +170,10 @@ def _shape(text: str) -> list[float]:
     last = stripped[-1:] if stripped else ""
     first_word = words[0].lower() if words else ""
     lowered = [w.lower() for w in words]
+    # German "Sie" opening a sentence usually means "she/they", not the polite "you".
+    address = sum(w in SECOND_PERSON for w in words[1:]) + (words[:1] == ["you"])
+    first_letter = next((c for c in text if c.isalpha()), "")
+    bracketed = text[:1] in "([" and text[-1:] in ")]"
     return [
         math.log1p(len(text)) / 8,
         math.log1p(len(words)) / 6,
@@ -161,19 +189,25 @@ def _shape(text: str) -> list[float]:
         float(last in _TERMINAL),
         float(last == ":"),
         float(last not in _TERMINAL and last != ":"),
-        float(text[:1] in "([" and text[-1:] in ")]"),
-        min(sum(w in SECOND_PERSON for w in words) / n_words * 5, 1.0),
+        float(bracketed),
+        min(address / n_words * 5, 1.0),
         float(first_word in CALL_TO_ACTION),
         min(sum(w in CALL_TO_ACTION for w in lowered) / n_words * 4, 1.0),
         float(bool(_CODE.search(text))),
-        float(any(q in text for q in "\"„“”«»")),
+        float(any(q in text for q in '"„“”«»')),
         float(bool(_SEPARATORS.search(text))),
         min(sum(len(w) for w in words) / n_words / 12, 1.0),
+        float(first_letter.isupper()),
+        float(bracketed and first_letter.isupper()),
     ]
 
 
-def build_features(*, n_features: int = 2**19) -> ColumnTransformer:
-    """The first-pass feature union over a :func:`segment_table` frame."""
+def build_features(*, n_features: int = 2**18, position: bool = False) -> ColumnTransformer:
+    """The first-pass feature union over a :func:`segment_table` frame.
+
+    Position columns are left to the context pass unless ``position``: in the first pass they
+    let the model learn "near the end means advert" instead of reading the text.
+    """
     words = HashingVectorizer(
         analyzer="word",
         ngram_range=(1, 2),
@@ -189,37 +223,33 @@ def build_features(*, n_features: int = 2**19) -> ColumnTransformer:
         alternate_sign=False,
         norm="l2",
     )
+    parts = [
+        ("words", words, "text"),
+        ("chars", chars, "text"),
+        ("shape", ShapeFeatures(), "text"),
+    ]
+    if position:
+        parts.append(("position", "passthrough", POSITION_COLUMNS))
     return ColumnTransformer(
-        [
-            ("words", words, "text"),
-            ("chars", chars, "text"),
-            ("shape", ShapeFeatures(), "text"),
-            ("position", "passthrough", POSITION_COLUMNS),
-        ],
+        parts,
         sparse_threshold=1.0,
     )
 
 
-def context_features(
-    proba: np.ndarray, table: pd.DataFrame, *, window: int = 2
-) -> np.ndarray:
+def context_features(proba: np.ndarray, table: pd.DataFrame, *, window: int = 2) -> np.ndarray:
     """Second-pass features: each segment's and its neighbours' first-pass probabilities.
 
     ``proba`` holds one row of class probabilities per row of ``table``; neighbours are taken
     within the same article only, and a missing neighbour is marked by a flag.
     """
-    n, k = proba.shape
+    n = proba.shape[0]
     docs = table["doc"].to_numpy()
     idx = table["idx"].to_numpy()
     blocks = [proba]
     for offset in [d for d in range(-window, window + 1) if d]:
-        j = np.arange(n) + offset
-        valid = (j >= 0) & (j < n)
-        jj = np.clip(j, 0, n - 1)
-        valid &= docs[jj] == docs
-        valid &= idx[jj] == idx + offset
-        blocks.append(np.where(valid[:, None], proba[jj], 0.0))
-        blocks.append((~valid).astype(np.float64)[:, None])
+        j = np.clip(np.arange(n) + offset, 0, n - 1)
+        valid = (docs[j] == docs) & (idx[j] == idx + offset)
+        blocks += [np.where(valid[:, None], proba[j], 0.0), (~valid).astype(np.float64)[:, None]]
     rest_max, rest_mean = _tail_stats(proba, docs)
     blocks += [rest_max, rest_mean]
     lengths = np.log1p(table["text"].str.len().to_numpy(dtype=np.float64))[:, None] / 8

@@ -29,15 +29,19 @@ __all__ = [
     "Output",
     "atomic_write",
     "input_kind",
-    "open_input",
     "read_labeled",
 ]
 
 DEFAULT_TEXT_FIELD = "text"
 DEFAULT_ID_FIELD = "id"
 DEFAULT_CHUNK_ROWS = 512
-TABLE_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet",
-                  ".pq": "parquet"}
+TABLE_SUFFIXES = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 
 
 @dataclass
@@ -83,8 +87,10 @@ class Input:
         yield from reader(rows)
 
     def _read_stdin(self, rows: int) -> Iterator[Chunk]:
-        data = sys.stdin.buffer.read()
-        yield Chunk([_decode(data, "<stdin>")], ["stdin"])
+        text = _decode(sys.stdin.buffer.read(), "<stdin>")
+        if not text.strip():
+            raise InputError("<stdin> is empty")
+        yield Chunk([text], ["stdin"])
 
     def _read_text(self, rows: int) -> Iterator[Chunk]:
         text = _decode(_read_bytes(self.path), self.path)
@@ -106,16 +112,18 @@ class Input:
         seen = False
         with open(self.path, "rb") as fh:
             batch: list[dict[str, Any]] = []
+            lines: list[int] = []
             for line_no, raw in enumerate(fh, 1):
                 line = _decode(raw, self.path, line_no)
                 if not line.strip():
                     continue
                 batch.append(self._parse_jsonl(line, line_no))
+                lines.append(line_no)
                 if len(batch) >= rows:
-                    yield self._jsonl_chunk(batch)
-                    seen, batch = True, []
+                    yield self._jsonl_chunk(batch, lines)
+                    seen, batch, lines = True, [], []
             if batch:
-                yield self._jsonl_chunk(batch)
+                yield self._jsonl_chunk(batch, lines)
                 seen = True
         if not seen:
             raise InputError(f"{self.path} is empty")
@@ -128,30 +136,28 @@ class Input:
             raise InputError(f"{where} is not valid JSON ({exc.msg})") from None
         if not isinstance(record, dict):
             raise InputError(f"{where} is not a JSON object")
-        _check_text(record, self.text_field, where, list(record))
-        record.setdefault("__line__", line_no)
+        _check_text(record, self.text_field, where, list(record), self.id_field)
         return record
 
-    def _jsonl_chunk(self, batch: list[dict[str, Any]]) -> Chunk:
-        ids = [str(r.get(self.id_field, r["__line__"])) for r in batch]
-        texts = [r[self.text_field] for r in batch]
-        for r in batch:
-            del r["__line__"]
-        return Chunk(texts, ids, batch)
+    def _jsonl_chunk(self, batch: list[dict[str, Any]], lines: list[int]) -> Chunk:
+        ids = [str(r.get(self.id_field, n)) for r, n in zip(batch, lines)]
+        return Chunk([r[self.text_field] for r in batch], ids, batch)
 
     def _read_csv(self, rows: int) -> Iterator[Chunk]:
         import pandas as pd
 
         _check_file(self.path)
         try:
-            reader = pd.read_csv(self.path, dtype=str, keep_default_na=False, chunksize=rows,
-                                 encoding="utf-8")
+            reader = pd.read_csv(
+                self.path, dtype=str, keep_default_na=False, chunksize=rows, encoding="utf-8"
+            )
             seen = False
             for offset, frame in _enumerate_rows(reader):
                 yield self._frame_chunk(frame, offset, first_line=2)
                 seen = True
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{self.path} is not valid UTF-8 ({exc.reason})") from None
+        except UnicodeDecodeError:
+            _decode(_read_bytes(self.path), self.path)  # raises with the line number
+            raise
         except pd.errors.EmptyDataError:
             raise InputError(f"{self.path} is empty") from None
         except pd.errors.ParserError as exc:
@@ -181,7 +187,8 @@ class Input:
     def _frame_chunk(self, frame: Any, offset: int, *, first_line: int) -> Chunk:
         columns = [str(c) for c in frame.columns]
         if self.text_field not in frame.columns:
-            raise InputError(_missing_field(self.path, self.text_field, columns, "column"))
+            others = [c for c in columns if c != self.id_field]
+            raise InputError(_missing_field(self.path, self.text_field, columns, "column", others))
         texts = []
         for i, value in enumerate(frame[self.text_field].tolist()):
             if not isinstance(value, str):
@@ -231,16 +238,22 @@ def _decode(data: bytes, path: str, line_no: int | None = None) -> str:
         ) from None
 
 
-def _check_text(record: dict[str, Any], name: str, where: str, fields: list[str]) -> None:
+def _check_text(
+    record: dict[str, Any], name: str, where: str, fields: list[str], id_field: str
+) -> None:
     if name not in record:
-        raise InputError(_missing_field(where, name, fields, "field"))
+        texts = [k for k, v in record.items() if isinstance(v, str) and k != id_field]
+        raise InputError(_missing_field(where, name, fields, "field", texts))
     if not isinstance(record[name], str):
         raise InputError(f"{where}: field '{name}' is not a string (got {_describe(record[name])})")
 
 
-def _missing_field(where: str, name: str, fields: list[str], what: str) -> str:
+def _missing_field(
+    where: str, name: str, fields: list[str], what: str, candidates: list[str] | None = None
+) -> str:
     listed = ", ".join(fields) if fields else "none"
-    hint = f"; pass --text-field {fields[0]}" if fields else ""
+    candidates = fields if candidates is None else candidates
+    hint = f"; pass --text-field {candidates[0]}" if candidates else ""
     plural = "columns" if what == "column" else "fields"
     return f"{where} has no {what} '{name}' ({plural}: {listed}){hint}"
 
@@ -281,8 +294,9 @@ class Output:
             return
         with atomic_write(self.path) as tmp:
             mode = "wb" if self.kind == "parquet" else "w"
-            with open(tmp, mode, **({} if mode == "wb" else {"encoding": "utf-8",
-                                                               "newline": ""})) as fh:
+            with open(
+                tmp, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})
+            ) as fh:
                 writer = TableWriter(fh, self.kind, None)
                 yield writer
                 writer.close()
@@ -336,6 +350,16 @@ class TableWriter:
             self._parquet.close()
 
 
+def make_temp(target: Path) -> str:
+    """An empty temporary file beside ``target`` with the permissions a new file would get."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    return tmp
+
+
 @contextmanager
 def atomic_write(path: str | os.PathLike[str]) -> Iterator[str]:
     """Yield a temporary path beside ``path``; rename it to ``path`` only on success."""
@@ -343,8 +367,7 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[str]:
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         raise InputError(f"cannot write {target}: folder {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    os.close(fd)
+    tmp = make_temp(target)
     try:
         yield tmp
         os.replace(tmp, target)
@@ -367,7 +390,6 @@ def read_labeled(path: str) -> list[dict[str, Any]]:
             if not line.strip():
                 continue
             record = source._parse_jsonl(line, line_no)
-            del record["__line__"]
             where = f"{path} line {line_no}"
             if "id" not in record:
                 raise DataError(f"{where} has no field 'id'")

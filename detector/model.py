@@ -13,8 +13,9 @@ import hashlib
 import json
 import logging
 import os
+import pickle
 import platform
-import tempfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,6 @@ import numpy as np
 import pandas as pd
 import sklearn
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
@@ -34,6 +34,7 @@ from sklearn.utils.validation import check_is_fitted
 from detector import __version__
 from detector.errors import ModelError
 from detector.features import build_features, context_features
+from detector.io import make_temp
 
 __all__ = [
     "EDITORIAL",
@@ -58,8 +59,9 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    base : estimator
-        Pipeline from a :func:`detector.features.segment_table` frame to class probabilities.
+    base : Pipeline
+        From a :func:`detector.features.segment_table` frame to class probabilities; its
+        feature steps must be stateless (they are fitted once, outside the folds).
     context : estimator
         Classifier over :func:`detector.features.context_features`.
     window : int
@@ -84,14 +86,18 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise ValueError("training needs at least two labels")
+        # The feature steps are stateless (hashing, shape, position), so they are computed
+        # once and only the final classifier is refitted per fold.
+        features = Pipeline(clone(self.base).steps[:-1])
+        Xt = features.fit_transform(X)
         oof = np.zeros((len(y), len(self.classes_)))
-        for train_idx, test_idx in GroupKFold(n_splits=min(self.cv, n_docs)).split(
-            X, y, groups
-        ):
-            fold = clone(self.base).fit(X.iloc[train_idx], y[train_idx])
-            oof[test_idx] = _aligned_proba(fold, X.iloc[test_idx], self.classes_)
+        folds = GroupKFold(n_splits=min(self.cv, n_docs))
+        for train_idx, test_idx in folds.split(Xt, y, groups):
+            fold = clone(self.base.steps[-1][1]).fit(Xt[train_idx], y[train_idx])
+            oof[test_idx] = _aligned_proba(fold, Xt[test_idx], self.classes_)
         self.context_ = clone(self.context).fit(context_features(oof, X, window=self.window), y)
-        self.base_ = clone(self.base).fit(X, y)
+        final = clone(self.base.steps[-1][1]).fit(Xt, y)
+        self.base_ = Pipeline([*features.steps, (self.base.steps[-1][0], final)])
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
@@ -106,8 +112,8 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
 
 def _aligned_proba(estimator: Any, X: Any, classes: np.ndarray) -> np.ndarray:
     """predict_proba with columns in ``classes`` order (a fold may lack a rare class)."""
-    out = np.zeros((len(X), len(classes)))
-    if len(X) == 0:
+    out = np.zeros((X.shape[0], len(classes)))
+    if X.shape[0] == 0:
         return out
     proba = estimator.predict_proba(X)
     for j, c in enumerate(estimator.classes_):
@@ -115,19 +121,23 @@ def _aligned_proba(estimator: Any, X: Any, classes: np.ndarray) -> np.ndarray:
     return out
 
 
-def build_pipeline(*, C: float = 4.0, n_features: int = 2**19) -> SegmentClassifier:
+def build_pipeline(
+    *,
+    C: float = 0.5,
+    context_C: float = 0.1,
+    n_features: int = 2**18,
+    position: bool = True,
+    cv: int = 3,
+) -> SegmentClassifier:
     """The untrained two-pass classifier with the default hyperparameters."""
     base = Pipeline(
         [
-            ("features", build_features(n_features=n_features)),
-            ("clf", LogisticRegression(C=C, max_iter=2000, class_weight="balanced")),
+            ("features", build_features(n_features=n_features, position=position)),
+            ("clf", LogisticRegression(C=C, max_iter=1000)),
         ]
     )
-    context = HistGradientBoostingClassifier(
-        max_iter=200, learning_rate=0.1, max_leaf_nodes=15, l2_regularization=1.0,
-        random_state=0,
-    )
-    return SegmentClassifier(base, context)
+    context = LogisticRegression(C=context_C, max_iter=1000)
+    return SegmentClassifier(base, context, cv=cv)
 
 
 @dataclass
@@ -174,7 +184,8 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
     """Write the model and its card atomically (temp file, then rename); returns the card path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_beside(path)
+    cpath = card_path(path)
+    tmp, ctmp = _temp_beside(path), _temp_beside(cpath)
     try:
         joblib.dump(model.classifier, tmp, compress=3)
         card = dict(model.card)
@@ -185,26 +196,18 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
             sha256=_sha256(tmp),
             model_file=path.name,
         )
-        cpath = card_path(path)
-        ctmp = _temp_beside(cpath)
         ctmp.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         os.replace(tmp, path)
         os.replace(ctmp, cpath)
     finally:
-        for leftover in (tmp, _temp_beside(card_path(path), create=False)):
-            if leftover.exists():
-                leftover.unlink()
+        for leftover in (tmp, ctmp):
+            leftover.unlink(missing_ok=True)
     model.card = card
     return cpath
 
 
-def _temp_beside(path: Path, *, create: bool = True) -> Path:
-    name = path.parent / f".{path.name}.tmp"
-    if create:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        return Path(tmp)
-    return name
+def _temp_beside(path: Path) -> Path:
+    return Path(make_temp(path))
 
 
 def load_model(path: str | os.PathLike[str] | None = None, *, trust: bool = False) -> Model:
@@ -230,11 +233,25 @@ def load_model(path: str | os.PathLike[str] | None = None, *, trust: bool = Fals
         )
     try:
         classifier = joblib.load(path)
-    except Exception as exc:  # unpickling can fail in many library-specific ways
+    except _UNPICKLING_ERRORS as exc:
         raise ModelError(f"model file {path} could not be loaded ({type(exc).__name__})") from None
     if not isinstance(classifier, SegmentClassifier):
         raise ModelError(f"model file {path} does not hold a detector model")
     return Model(classifier, card)
+
+
+_UNPICKLING_ERRORS = (
+    pickle.UnpicklingError,
+    EOFError,
+    AttributeError,
+    ImportError,
+    IndexError,
+    KeyError,
+    TypeError,
+    ValueError,
+    OSError,
+    zlib.error,
+)
 
 
 def _check_card(path: Path, card: dict[str, Any]) -> None:

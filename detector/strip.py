@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-__all__ = ["MARK_CLOSE", "MARK_OPEN", "mark_spans", "merge_spans", "strip_spans"]
+__all__ = [
+    "MARK_CLOSE",
+    "MARK_OPEN",
+    "kept_ranges",
+    "map_back",
+    "mark_spans",
+    "merge_spans",
+    "strip_spans",
+]
 
 MARK_OPEN = "⟦{label} {score:.2f}⟧"
 MARK_CLOSE = "⟦/{label}⟧"
@@ -25,9 +33,7 @@ class _Span(Protocol):
 
 def merge_spans(text: str, spans: Iterable[_Span | tuple[int, int]]) -> list[tuple[int, int]]:
     """Sorted, disjoint (start, end) ranges; spans separated only by whitespace are joined."""
-    ranges = sorted(
-        (s.start, s.end) if not isinstance(s, tuple) else (s[0], s[1]) for s in spans
-    )
+    ranges = sorted((s.start, s.end) if not isinstance(s, tuple) else (s[0], s[1]) for s in spans)
     merged: list[tuple[int, int]] = []
     for a, b in ranges:
         a, b = max(a, 0), min(b, len(text))
@@ -48,31 +54,60 @@ def strip_spans(text: str, spans: Iterable[_Span | tuple[int, int]]) -> str:
     >>> strip_spans("One. Ad here. Two.", [(5, 13)])
     'One. Two.'
     """
-    out: list[str] = []
+    return "".join(text[a:b] for a, b in kept_ranges(text, spans))
+
+
+def kept_ranges(text: str, spans: Iterable[_Span | tuple[int, int]]) -> list[tuple[int, int]]:
+    """The (start, end) ranges of ``text`` that stripping ``spans`` keeps, in order.
+
+    Everything outside the spans is kept except whitespace next to a removal.
+    """
+    kept: list[tuple[int, int]] = []
     pos = 0
     n = len(text)
     for a, b in merge_spans(text, spans):
-        keep = text[pos:a]
+        keep_end = a
         after = b
         while after < n and text[after].isspace():
             after += 1
         if after == n:
             # A removed tail: drop the whitespace before it, keep the text's own line ending.
-            out.append(keep.rstrip())
-            out.append(_trailing_space(text))
+            kept.append((pos, _rstrip_end(text, pos, a)))
+            end = _rstrip_end(text, 0, n)
+            if "\n" in text[end:]:
+                kept.append((end, n))
             pos = n
             break
-        if keep[-1:].isspace() and text[after] in _PUNCT_AFTER:
-            keep = keep.rstrip()  # "Fed (read: ...)." -> "Fed.", not "Fed ."
-        out.append(keep)
+        if a > pos and text[a - 1].isspace() and text[after] in _PUNCT_AFTER:
+            keep_end = _rstrip_end(text, pos, a)  # "Fed (read: ...)." -> "Fed.", not "Fed ."
+        kept.append((pos, keep_end))
         pos = after
-    out.append(text[pos:])
-    return "".join(out)
+    kept.append((pos, n))
+    return [(a, b) for a, b in kept if a < b]
 
 
-def _trailing_space(text: str) -> str:
-    stripped = text.rstrip()
-    return text[len(stripped) :] if "\n" in text[len(stripped) :] else ""
+def _rstrip_end(text: str, start: int, end: int) -> int:
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return end
+
+
+def map_back(
+    spans: Iterable[tuple[int, int]], kept: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """Spans of a stripped text, as spans of the original; ``kept`` from :func:`kept_ranges`."""
+    out = []
+    starts = []
+    offset = 0
+    for a, b in kept:
+        starts.append(offset)
+        offset += b - a
+    for s, e in spans:
+        for (a, b), at in zip(kept, starts):
+            lo, hi = max(s, at), min(e, at + b - a)
+            if lo < hi:
+                out.append((a + lo - at, a + hi - at))
+    return out
 
 
 def mark_spans(text: str, spans: Sequence[tuple[int, int, str, float]]) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.model_selection import GroupShuffleSplit
+from threadpoolctl import threadpool_limits
 
 from detector.detect import DEFAULT_THRESHOLD, Detector
 from detector.errors import DataError
@@ -33,7 +34,9 @@ HOLDOUT_SHARE = 0.2
 _MIN_SOURCES_FOR_GROUPING = 5
 
 
-def segment_labels(text: str, spans: Sequence[Mapping[str, Any]], segments: Sequence[Any]) -> list[str]:
+def segment_labels(
+    text: str, spans: Sequence[Mapping[str, Any]], segments: Sequence[Any]
+) -> list[str]:
     """The label of each segment: the gold label covering most of its non-space characters."""
     labels = []
     k = 0
@@ -59,8 +62,11 @@ def data_hash(records: Sequence[Mapping[str, Any]]) -> str:
     """sha256 over the records' ids, texts and spans, independent of file layout."""
     digest = hashlib.sha256()
     for r in records:
-        digest.update(json.dumps([r["id"], r["text"], r.get("spans", [])],
-                                 ensure_ascii=False, sort_keys=True).encode("utf-8"))
+        digest.update(
+            json.dumps(
+                [r["id"], r["text"], r.get("spans", [])], ensure_ascii=False, sort_keys=True
+            ).encode("utf-8")
+        )
     return digest.hexdigest()
 
 
@@ -72,7 +78,9 @@ def _fit(records: Sequence[Mapping[str, Any]], params: Mapping[str, Any]) -> Mod
     if len(set(y)) < 2:
         raise DataError("the training data needs at least one labeled span and some editorial text")
     classifier = build_pipeline(**params)
-    classifier.fit(table, y)
+    # One BLAS thread: on few cores, threaded lbfgs steps are several times slower than one.
+    with threadpool_limits(1):
+        classifier.fit(table, y)
     return Model(classifier)
 
 
@@ -106,8 +114,10 @@ def train(
         log.info("held-out fit on %d articles, testing on %d", len(fit_part), len(test_part))
         detector = Detector(_fit(fit_part, params))
         predicted = detector.label_many([r["text"] for r in test_part])
-        report = evaluate(test_part, {r["id"]: [s.to_dict() for s in spans]
-                                      for r, spans in zip(test_part, predicted)})
+        report = evaluate(
+            test_part,
+            {r["id"]: [s.to_dict() for s in spans] for r, spans in zip(test_part, predicted)},
+        )
         card["heldout"] = {
             "split": f"{holdout:.0%} of the articles, grouped by {grouped_by}, seed {seed}",
             "articles": len(test_part),

@@ -1,0 +1,406 @@
+"""The command line: every command on every input format, and one-line errors with exit 1."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner, Result
+
+from detector.cli import cli
+from detector.detect import Detector
+from detector.model import card_path
+from detector.segment import segment
+
+MARKER = re.compile(r"⟦/?[a-z]+[^⟧]*⟧")
+
+
+def invoke(*args: str, input: bytes | str | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), input=input)
+
+
+def ok(*args: str, input: bytes | str | None = None) -> Result:
+    result = invoke(*args, input=input)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def fails(message: str, *args: str, input: bytes | str | None = None) -> None:
+    """The command exits 1 with exactly ``Error: message`` on stderr and no traceback."""
+    result = invoke(*args, input=input)
+    assert result.exit_code == 1, result.output
+    assert result.stderr == f"Error: {message}\n"
+    assert result.stdout == ""
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.fixture(scope="module")
+def articles(tiny_records: list, detector_tiny: Detector) -> list[dict]:
+    """Four articles from different sources in which the tiny model finds adverts."""
+    found: dict[str, dict] = {}
+    for r in tiny_records:
+        if r["spans"] and r["source"] not in found and detector_tiny.strip(r["text"]) != r["text"]:
+            found[r["source"]] = r
+    assert len(found) >= 4, "the tiny model should find adverts in its own training data"
+    return list(found.values())[::2][:4]
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model_path: Path) -> list[str]:
+    return ["--model", str(tiny_model_path)]
+
+
+@pytest.fixture(scope="module")
+def expected(articles: list[dict], detector_tiny: Detector) -> list[str]:
+    cleaned = detector_tiny.strip_many([r["text"] for r in articles])
+    assert all(c != r["text"] for c, r in zip(cleaned, articles)), "fixture needs adverts"
+    return cleaned
+
+
+# -- help and the installed script -------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", sorted(cli.commands))
+def test_help(command: str) -> None:
+    result = ok(command, "--help")
+    doc = cli.commands[command].help or ""
+    assert " ".join(doc.split("\n")[0].split()) in " ".join(result.output.split())
+    assert "Example: detector " in result.output
+
+
+def test_group_help_lists_every_command() -> None:
+    result = ok("--help")
+    for command in cli.commands:
+        assert command in result.output
+
+
+def test_version() -> None:
+    from detector import __version__
+
+    assert __version__ in ok("--version").output
+
+
+def test_installed_console_script() -> None:
+    script = shutil.which("detector", path=str(Path(sys.executable).parent)) or shutil.which(
+        "detector")
+    if script is None:
+        pytest.skip("the detector console script is not installed")
+    done = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Find and strip advert boilerplate" in done.stdout
+    for command in cli.commands:
+        assert command in done.stdout
+
+
+# -- strip and label on every format -------------------------------------------------------
+
+
+def test_strip_txt_to_stdout(tmp_path: Path, articles: list, expected: list, model: list) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text(articles[0]["text"], encoding="utf-8")
+    assert ok("strip", str(path), *model).stdout == expected[0]
+
+
+def test_strip_txt_to_file(tmp_path: Path, articles: list, expected: list, model: list) -> None:
+    path, out = tmp_path / "a.txt", tmp_path / "out.txt"
+    path.write_text(articles[0]["text"], encoding="utf-8")
+    assert ok("strip", str(path), "-o", str(out), *model).stdout == ""
+    assert out.read_text(encoding="utf-8") == expected[0]
+
+
+def test_strip_stdin(articles: list, expected: list, model: list) -> None:
+    result = ok("strip", "-", *model, input=articles[1]["text"].encode("utf-8"))
+    assert result.stdout == expected[1]
+
+
+def test_strip_folder(tmp_path: Path, articles: list, expected: list, model: list) -> None:
+    src, dst = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for i, r in enumerate(articles):
+        (src / f"{i}.txt").write_text(r["text"], encoding="utf-8")
+    (src / "readme.md").write_text("not an article", encoding="utf-8")
+    ok("strip", str(src), "-o", str(dst), *model)
+    assert sorted(p.name for p in dst.iterdir()) == [f"{i}.txt" for i in range(len(articles))]
+    for i, text in enumerate(expected):
+        assert (dst / f"{i}.txt").read_text(encoding="utf-8") == text
+
+
+def test_strip_jsonl_keeps_other_fields(tmp_path: Path, articles: list, expected: list,
+                                        model: list) -> None:
+    path, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    rows = [{"id": r["id"], "meta": {"source": r["source"], "n": [i, None]}, "text": r["text"],
+             "lang": r["lang"]} for i, r in enumerate(articles)]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    ok("strip", str(path), "-o", str(out), *model)
+    lines = out.read_text(encoding="utf-8").splitlines()
+    got = [json.loads(line) for line in lines]
+    assert got == [{**row, "text": text} for row, text in zip(rows, expected)]
+    assert [list(g) for g in got] == [list(r) for r in rows]  # field order kept too
+    # stdout output is the same JSONL
+    assert ok("strip", str(path), *model).stdout.splitlines() == lines
+
+
+def test_strip_jsonl_text_field(tmp_path: Path, articles: list, expected: list,
+                                model: list) -> None:
+    path = tmp_path / "in.jsonl"
+    rows = [{"key": i, "body": r["text"], "text": "untouched"} for i, r in enumerate(articles)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = ok("strip", str(path), "--text-field", "body", "--id-field", "key", *model).stdout
+    assert [json.loads(line) for line in out.splitlines()] == [
+        {**row, "body": text} for row, text in zip(rows, expected)]
+
+
+def test_strip_csv_keeps_other_columns(tmp_path: Path, articles: list, expected: list,
+                                       model: list) -> None:
+    path, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    frame = pd.DataFrame({"id": [f"00{i}" for i in range(len(articles))],
+                          "text": [r["text"] for r in articles],
+                          "price": ["4,50", "", "3.10", "n/a"][: len(articles)]})
+    frame.to_csv(path, index=False)
+    ok("strip", str(path), "-o", str(out), *model)
+    got = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert list(got.columns) == ["id", "text", "price"]
+    assert got["id"].tolist() == frame["id"].tolist()
+    assert got["price"].tolist() == frame["price"].tolist()
+    assert got["text"].tolist() == expected
+
+
+def test_strip_parquet_keeps_other_columns(tmp_path: Path, articles: list, expected: list,
+                                           model: list) -> None:
+    path, out = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    frame = pd.DataFrame({"n": list(range(len(articles))), "text": [r["text"] for r in articles],
+                          "score": [0.5 * i for i in range(len(articles))]})
+    frame.to_parquet(path)
+    ok("strip", str(path), "-o", str(out), *model)
+    got = pd.read_parquet(out)
+    assert list(got.columns) == ["n", "text", "score"]
+    assert got.dtypes.to_dict() == frame.dtypes.to_dict()
+    pd.testing.assert_frame_equal(got.drop(columns="text"), frame.drop(columns="text"))
+    assert got["text"].tolist() == expected
+
+
+def test_strip_mark(tmp_path: Path, articles: list, model: list) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text(articles[0]["text"], encoding="utf-8")
+    marked = ok("strip", str(path), "--mark", *model).stdout
+    assert re.search(r"⟦advert \d\.\d\d⟧", marked) and "⟦/advert⟧" in marked
+    assert MARKER.sub("", marked) == articles[0]["text"]
+
+
+def test_strip_threshold_one_changes_nothing(tmp_path: Path, articles: list, model: list) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text(articles[0]["text"], encoding="utf-8")
+    assert ok("strip", str(path), "--threshold", "1.0", *model).stdout == articles[0]["text"]
+
+
+def _check_labels(record: dict, text: str, detector: Detector) -> None:
+    segs = segment(text)
+    spans = record["spans"]
+    assert [(s["start"], s["end"]) for s in spans] == [(s.start, s.end) for s in segs]
+    assert [text[s["start"] : s["end"]] for s in spans] == [s.text for s in segs]
+    assert [s["label"] for s in spans] == [s.label for s in detector.label(text)]
+    assert all(0.0 <= s["score"] <= 1.0 for s in spans)
+
+
+def test_label_jsonl(tmp_path: Path, articles: list, model: list, detector_tiny: Detector) -> None:
+    path, out = tmp_path / "in.jsonl", tmp_path / "labels.jsonl"
+    path.write_text("".join(json.dumps({"id": r["id"], "text": r["text"]}) + "\n"
+                            for r in articles), encoding="utf-8")
+    ok("label", str(path), "-o", str(out), *model)
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in records] == [a["id"] for a in articles]
+    assert all(set(r) == {"id", "spans"} for r in records)
+    assert any(s["label"] == "advert" for r in records for s in r["spans"])
+    for record, article in zip(records, articles):
+        _check_labels(record, article["text"], detector_tiny)
+
+
+@pytest.mark.parametrize("kind", ["txt", "stdin", "folder", "csv", "parquet"])
+def test_label_other_inputs_write_jsonl(kind: str, tmp_path: Path, articles: list, model: list,
+                                        detector_tiny: Detector) -> None:
+    text = articles[2]["text"]
+    args, stdin, want_id = ["-"], None, "stdin"
+    if kind == "txt":
+        (tmp_path / "art.txt").write_text(text, encoding="utf-8")
+        args, want_id = [str(tmp_path / "art.txt")], "art"
+    elif kind == "stdin":
+        stdin = text.encode("utf-8")
+    elif kind == "folder":
+        (tmp_path / "d").mkdir()
+        (tmp_path / "d" / "art.txt").write_text(text, encoding="utf-8")
+        args, want_id = [str(tmp_path / "d")], "art"
+    elif kind == "csv":
+        pd.DataFrame({"id": ["x1"], "text": [text]}).to_csv(tmp_path / "a.csv", index=False)
+        args, want_id = [str(tmp_path / "a.csv")], "x1"
+    else:
+        pd.DataFrame({"text": [text]}).to_parquet(tmp_path / "a.parquet")
+        args, want_id = [str(tmp_path / "a.parquet")], "0"
+    (line,) = ok("label", *args, *model, input=stdin).stdout.splitlines()
+    record = json.loads(line)
+    assert record["id"] == want_id
+    _check_labels(record, text, detector_tiny)
+
+
+# -- train and evaluate ------------------------------------------------------------------------
+
+
+def _write_jsonl(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
+    return path
+
+
+def test_train_then_strip(tmp_path: Path, tiny_records: list) -> None:
+    data = _write_jsonl(tmp_path / "train.jsonl", tiny_records[::16])  # 7 articles, 7 sources
+    out = tmp_path / "m" / "mine.joblib"
+    result = ok("train", str(data), "-o", str(out), "--holdout", "0.3", "-q")
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("held-out: 30% of the articles, grouped by source, seed 0 (")
+    assert lines[1].split()[:2] == ["source", "docs"]
+    assert lines[2].startswith("ALL")
+    assert lines[-1] == f"wrote {out} and {card_path(out)}"
+    card = json.loads(card_path(out).read_text(encoding="utf-8"))
+    assert card["trained_on"] == [str(data)]
+    assert card["heldout"]["articles"] == int(lines[0].split("(")[1].split()[0]) > 0
+    text = tiny_records[0]["text"]
+    result = ok("strip", "-", "--model", str(out), input=text)
+    assert result.stdout == Detector.load(out).strip(text)
+
+
+def test_train_bad_data(tmp_path: Path) -> None:
+    data = _write_jsonl(tmp_path / "t.jsonl", [{"id": "a", "text": "x"}, {"id": "a", "text": "y"}])
+    fails(f"{data} line 2: id 'a' appears twice", "train", str(data), "-o", str(tmp_path / "m"))
+
+
+def test_train_no_spans(tmp_path: Path) -> None:
+    data = _write_jsonl(tmp_path / "t.jsonl", [{"id": "a", "text": "One."},
+                                                {"id": "b", "text": "Two."}])
+    fails("the training data needs at least one labeled span and some editorial text",
+          "train", str(data), "-o", str(tmp_path / "m.joblib"), "--holdout", "0", "-q")
+
+
+def test_evaluate_json_matches_library(tmp_path: Path, articles: list, model: list,
+                                       detector_tiny: Detector) -> None:
+    from detector.evaluate import evaluate
+
+    data = _write_jsonl(tmp_path / "gold.jsonl", articles)
+    report = json.loads(ok("evaluate", str(data), "--json", *model).stdout)
+    predicted = detector_tiny.label_many([r["text"] for r in articles])
+    assert report == evaluate(articles, {r["id"]: [s.to_dict() for s in spans]
+                                         for r, spans in zip(articles, predicted)})
+    table = ok("evaluate", str(data), *model).stdout.splitlines()
+    assert table[0].split()[:2] == ["source", "docs"] and table[1].startswith("ALL")
+
+
+def test_evaluate_needs_jsonl(tmp_path: Path, model: list) -> None:
+    path = tmp_path / "gold.csv"
+    path.write_text("id,text\n1,x\n", encoding="utf-8")
+    fails(f"{path}: labeled data must be JSONL (.jsonl)", "evaluate", str(path), *model)
+
+
+# -- errors: exact message, exit code 1, no traceback ----------------------------------------
+
+
+def test_missing_input(tmp_path: Path, model: list) -> None:
+    for name in ("nope.txt", "nope.jsonl", "nope.csv", "nope.parquet"):
+        path = tmp_path / name
+        fails(f"{path} does not exist", "strip", str(path), "-o", str(tmp_path / "o"), *model)
+
+
+def test_empty_inputs(tmp_path: Path, model: list) -> None:
+    for name, content in [("e.txt", ""), ("w.txt", " \n\n"), ("e.jsonl", "\n"), ("e.csv", "")]:
+        path = tmp_path / name
+        path.write_text(content, encoding="utf-8")
+        fails(f"{path} is empty", "strip", str(path), *model)
+    (tmp_path / "empty").mkdir()
+    fails(f"folder {tmp_path / 'empty'} has no .txt files",
+          "strip", str(tmp_path / "empty"), "-o", str(tmp_path / "out"), *model)
+
+
+def test_invalid_utf8_names_the_line(tmp_path: Path, model: list) -> None:
+    txt = tmp_path / "bad.txt"
+    txt.write_bytes(b"Fine first line.\nCaf\xe9 au lait.\n")
+    fails(f"{txt} line 2 is not valid UTF-8 (byte 0xe9); convert the file to UTF-8",
+          "strip", str(txt), *model)
+    jsonl = tmp_path / "bad.jsonl"
+    jsonl.write_bytes(b'{"text": "ok"}\n{"text": "ok"}\n{"text": "caf\xff"}\n')
+    fails(f"{jsonl} line 3 is not valid UTF-8 (byte 0xff); convert the file to UTF-8",
+          "strip", str(jsonl), *model)
+    fails("<stdin> line 1 is not valid UTF-8 (byte 0xff); convert the file to UTF-8",
+          "strip", "-", *model, input=b"caf\xff")
+
+
+def test_missing_text_column(tmp_path: Path, model: list) -> None:
+    csv = tmp_path / "data.csv"
+    pd.DataFrame({"body": ["Story."], "url": ["u"]}).to_csv(csv, index=False)
+    fails(f"{csv} has no column 'text' (columns: body, url); pass --text-field body",
+          "strip", str(csv), *model)
+    pq = tmp_path / "data.parquet"
+    pd.DataFrame({"body": ["Story."], "url": ["u"]}).to_parquet(pq)
+    fails(f"{pq} has no column 'text' (columns: body, url); pass --text-field body",
+          "strip", str(pq), "-o", str(tmp_path / "o.parquet"), *model)
+    jsonl = tmp_path / "data.jsonl"
+    jsonl.write_text('{"body": "Story.", "url": "u"}\n', encoding="utf-8")
+    fails(f"{jsonl} line 1 has no field 'text' (fields: body, url); pass --text-field body",
+          "strip", str(jsonl), *model)
+
+
+def test_malformed_jsonl(tmp_path: Path, model: list) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"text": "ok"}\n{"text": \n', encoding="utf-8")
+    fails(f"{path} line 2 is not valid JSON (Expecting value)", "strip", str(path), *model)
+    path.write_text('["text"]\n', encoding="utf-8")
+    fails(f"{path} line 1 is not a JSON object", "strip", str(path), *model)
+
+
+def test_non_string_text(tmp_path: Path, model: list) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"text": "ok"}\n{"text": 42}\n', encoding="utf-8")
+    fails(f"{path} line 2: field 'text' is not a string (got int)", "strip", str(path), *model)
+    path.write_text('{"text": null}\n', encoding="utf-8")
+    fails(f"{path} line 1: field 'text' is not a string (got null)", "strip", str(path), *model)
+    pq = tmp_path / "bad.parquet"
+    pd.DataFrame({"text": [1, 2]}).to_parquet(pq)
+    fails(f"{pq} row 0: column 'text' is not text (got int)",
+          "strip", str(pq), "-o", str(tmp_path / "o.parquet"), *model)
+
+
+def test_parquet_needs_output(tmp_path: Path, model: list) -> None:
+    pq = tmp_path / "a.parquet"
+    pd.DataFrame({"text": ["x"]}).to_parquet(pq)
+    fails(f"{pq} is parquet input: pass -o for the output", "strip", str(pq), *model)
+
+
+def test_unreadable_or_tampered_model(tmp_path: Path, tiny_model_path: Path) -> None:
+    txt = tmp_path / "a.txt"
+    txt.write_text("Story.", encoding="utf-8")
+    missing = tmp_path / "none.joblib"
+    fails(f"model file {missing} does not exist; pass --model with a model path",
+          "strip", str(txt), "--model", str(missing))
+    bad = tmp_path / "bad.joblib"
+    shutil.copy(tiny_model_path, bad)
+    shutil.copy(card_path(tiny_model_path), card_path(bad))
+    with open(bad, "ab") as fh:
+        fh.write(b"\0")
+    fails(f"model {bad} does not match the sha256 in its card bad.card.json: the file was "
+          "changed or corrupted; refusing to load it", "strip", str(txt), "--model", str(bad))
+    card_path(bad).write_text("{", encoding="utf-8")
+    result = invoke("label", str(txt), "--model", str(bad))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.startswith(f"Error: model card {card_path(bad)} is unreadable (")
+
+
+def test_model_without_card_needs_trust(tmp_path: Path, tiny_model_path: Path) -> None:
+    txt = tmp_path / "a.txt"
+    txt.write_text("Story.\n", encoding="utf-8")
+    bare = tmp_path / "bare.joblib"
+    shutil.copy(tiny_model_path, bare)
+    fails(f"model {bare} has no card (bare.card.json); joblib files can run code when loaded, "
+          "so pass --trust-model only if you trust where it came from",
+          "strip", str(txt), "--model", str(bare))
+    assert ok("strip", str(txt), "--model", str(bare), "--trust-model").stdout == "Story.\n"
