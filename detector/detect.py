@@ -62,6 +62,19 @@ def _relabel(
     return out
 
 
+def _blocks(text: str, spans: list[LabeledSpan]) -> list[tuple[int, int, str, float]]:
+    """Runs of same-label spans separated only by whitespace, as one (start, end, label,
+    lowest score) each, so that a marked advert block reads as one block."""
+    out: list[tuple[int, int, str, float]] = []
+    for s in spans:
+        if out and out[-1][2] == s.label and text[out[-1][1] : s.start].isspace():
+            a, _, label, score = out[-1]
+            out[-1] = (a, s.end, label, min(score, s.score))
+        else:
+            out.append((s.start, s.end, s.label, s.score))
+    return out
+
+
 class Detector:
     """Label the segments of articles and strip or mark the ones to remove.
 
@@ -173,7 +186,7 @@ class Detector:
 
     def mark_many(self, texts: Sequence[str]) -> list[str]:
         return [
-            mark_spans(t, [(s.start, s.end, s.label, s.score) for s in self._to_remove(spans)])
+            mark_spans(t, _blocks(t, self._to_remove(spans)))
             for t, spans in zip(texts, self.label_many(texts))
         ]
 
