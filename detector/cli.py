@@ -128,6 +128,7 @@ def _run(
     mode: str,
     input_path: str,
     output: str | None,
+    *,
     model_path: str,
     threshold: float,
     trust_model: bool,
@@ -140,10 +141,7 @@ def _run(
     from detector.io import Input, Output
 
     source = Input(input_path, text_field=text_field, id_field=id_field)
-    if mode == "label":
-        sink = Output(output, "jsonl")
-    else:
-        sink = Output.like(output, source)
+    sink = Output(output, "jsonl") if mode == "label" else Output.like(output, source)
     detector = _load_detector(model_path, threshold, trust_model, drop)
     progress = _Progress(quiet)
     run(detector, source, sink, mode=mode, progress=progress)
@@ -159,34 +157,12 @@ def _run(
 @table_options
 @quiet_option
 @_fail_cleanly
-def strip(
-    input_path: str,
-    output: str | None,
-    mark: bool,
-    drop: tuple[str, ...],
-    model_path: str,
-    threshold: float,
-    trust_model: bool,
-    text_field: str,
-    id_field: str,
-    quiet: bool,
-) -> None:
+def strip(input_path: str, output: str | None, mark: bool, **options: Any) -> None:
     """Remove adverts from INPUT: a .txt file, '-', a folder, or a JSONL/CSV/Parquet table.
 
     Example: detector strip articles.jsonl -o clean.jsonl --text-field text
     """
-    _run(
-        "mark" if mark else "strip",
-        input_path,
-        output,
-        model_path,
-        threshold,
-        trust_model,
-        text_field,
-        id_field,
-        quiet,
-        drop,
-    )
+    _run("mark" if mark else "strip", input_path, output, **options)
 
 
 @cli.command()
@@ -196,23 +172,12 @@ def strip(
 @table_options
 @quiet_option
 @_fail_cleanly
-def label(
-    input_path: str,
-    output: str | None,
-    model_path: str,
-    threshold: float,
-    trust_model: bool,
-    text_field: str,
-    id_field: str,
-    quiet: bool,
-) -> None:
+def label(input_path: str, output: str | None, **options: Any) -> None:
     """Write every segment of each article with offsets, label and advert score (JSONL).
 
     Example: detector label articles.jsonl -o labels.jsonl
     """
-    _run(
-        "label", input_path, output, model_path, threshold, trust_model, text_field, id_field, quiet
-    )
+    _run("label", input_path, output, **options)
 
 
 @cli.command()

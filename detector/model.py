@@ -69,13 +69,25 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
     cv : int
         Folds (grouped by article) for the out-of-fold first-pass scores the context pass
         learns from, so that it never sees scores of segments the first pass was trained on.
+    length_weight : float
+        Weight each segment by its length to this power (0: all equal, 0.5: square root), as
+        quality is measured in characters.
     """
 
-    def __init__(self, base: Any = None, context: Any = None, *, window: int = 2, cv: int = 4):
+    def __init__(
+        self,
+        base: Any = None,
+        context: Any = None,
+        *,
+        window: int = 2,
+        cv: int = 4,
+        length_weight: float = 0.0,
+    ):
         self.base = base
         self.context = context
         self.window = window
         self.cv = cv
+        self.length_weight = length_weight
 
     def fit(self, X: pd.DataFrame, y: Sequence[str]) -> SegmentClassifier:
         y = np.asarray(y)
@@ -90,13 +102,17 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
         # once and only the final classifier is refitted per fold.
         features = Pipeline(clone(self.base).steps[:-1])
         Xt = features.fit_transform(X)
+        w = X["text"].str.len().to_numpy(dtype=np.float64) ** self.length_weight
+        w /= w.mean()
         oof = np.zeros((len(y), len(self.classes_)))
         folds = GroupKFold(n_splits=min(self.cv, n_docs))
         for train_idx, test_idx in folds.split(Xt, y, groups):
-            fold = clone(self.base.steps[-1][1]).fit(Xt[train_idx], y[train_idx])
+            fold = clone(self.base.steps[-1][1])
+            fold.fit(Xt[train_idx], y[train_idx], sample_weight=w[train_idx])
             oof[test_idx] = _aligned_proba(fold, Xt[test_idx], self.classes_)
-        self.context_ = clone(self.context).fit(context_features(oof, X, window=self.window), y)
-        final = clone(self.base.steps[-1][1]).fit(Xt, y)
+        ctx = context_features(oof, X, window=self.window)
+        self.context_ = clone(self.context).fit(ctx, y, sample_weight=w)
+        final = clone(self.base.steps[-1][1]).fit(Xt, y, sample_weight=w)
         self.base_ = Pipeline([*features.steps, (self.base.steps[-1][0], final)])
         return self
 
@@ -128,6 +144,7 @@ def build_pipeline(
     n_features: int = 2**18,
     position: bool = True,
     cv: int = 3,
+    length_weight: float = 1.0,
 ) -> SegmentClassifier:
     """The untrained two-pass classifier with the default hyperparameters."""
     base = Pipeline(
@@ -137,7 +154,7 @@ def build_pipeline(
         ]
     )
     context = LogisticRegression(C=context_C, max_iter=1000)
-    return SegmentClassifier(base, context, cv=cv)
+    return SegmentClassifier(base, context, cv=cv, length_weight=length_weight)
 
 
 @dataclass
