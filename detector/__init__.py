@@ -3,35 +3,48 @@
 >>> from detector import Detector
 >>> Detector.load().strip("Editorial text.")
 'Editorial text.'
+
+The names that need scikit-learn and pandas are imported on first use, so that
+``detector --help`` starts without loading them.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
+from detector.errors import DataError, DetectorError, InputError, ModelError
+from detector.evaluate import evaluate
+from detector.segment import Segment, segment
+from detector.strip import strip_spans
+
 __version__ = "1.0.0"
 
-from detector.detect import DEFAULT_THRESHOLD, Detector, LabeledSpan  # noqa: E402
-from detector.errors import DataError, DetectorError, InputError, ModelError  # noqa: E402
-from detector.evaluate import evaluate  # noqa: E402
-from detector.model import Model, load_model, save_model  # noqa: E402
-from detector.segment import Segment, segment  # noqa: E402
-from detector.strip import strip_spans  # noqa: E402
-from detector.train import train  # noqa: E402
+_LAZY = {
+    "DEFAULT_THRESHOLD": "detector.detect",
+    "Detector": "detector.detect",
+    "LabeledSpan": "detector.detect",
+    "Model": "detector.model",
+    "load_model": "detector.model",
+    "save_model": "detector.model",
+    "train": "detector.training",
+}
 
 __all__ = [
-    "DEFAULT_THRESHOLD",
     "DataError",
-    "Detector",
     "DetectorError",
     "InputError",
-    "LabeledSpan",
-    "Model",
     "ModelError",
     "Segment",
     "__version__",
     "evaluate",
-    "load_model",
-    "save_model",
     "segment",
     "strip_spans",
-    "train",
+    *_LAZY,
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'detector' has no attribute {name!r}")

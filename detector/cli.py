@@ -11,10 +11,9 @@ from typing import Any
 
 import click
 
+from detector.defaults import DEFAULT_KEEP, DEFAULT_MODEL, DEFAULT_THRESHOLD
 from detector.errors import DetectorError
 from detector.io import DEFAULT_ID_FIELD, DEFAULT_TEXT_FIELD
-
-DEFAULT_MODEL = "default"
 
 
 def _fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -34,8 +33,6 @@ def _fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    from detector.detect import DEFAULT_THRESHOLD
-
     command = click.option(
         "--trust-model",
         is_flag=True,
@@ -81,7 +78,7 @@ def quiet_option(command: Callable[..., Any]) -> Callable[..., Any]:
 def _load_detector(
     model_path: str, threshold: float, trust_model: bool, drop: tuple[str, ...] = ()
 ):
-    from detector.detect import DEFAULT_KEEP, Detector
+    from detector.detect import Detector
 
     keep = tuple(k for k in DEFAULT_KEEP if k not in drop)
     path = None if model_path == DEFAULT_MODEL else model_path
@@ -201,7 +198,7 @@ def train(data: tuple[str, ...], output: str, holdout: float, seed: int, quiet: 
     from detector.evaluate import format_report
     from detector.io import read_labeled
     from detector.model import save_model
-    from detector.train import train as train_model
+    from detector.training import train as train_model
 
     if not quiet:
         logging.getLogger("detector").setLevel(logging.INFO)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from detector.defaults import DEFAULT_KEEP, DEFAULT_THRESHOLD
 from detector.errors import ModelError
 from detector.features import segment_table
 from detector.model import ADVERT, EDITORIAL, Model, load_model
@@ -20,12 +21,8 @@ from detector.strip import kept_ranges, map_back, mark_spans, strip_spans
 
 __all__ = ["DEFAULT_THRESHOLD", "DEFAULT_KEEP", "Detector", "LabeledSpan"]
 
-#: A segment is removed only when its advert probability reaches this: a doubtful segment stays.
-DEFAULT_THRESHOLD = 0.6
 #: Upper bound on label-and-strip passes over one text (see Detector.strip_many).
 MAX_STRIP_PASSES = 4
-#: Labels kept by default besides editorial: neutral text is not promotional.
-DEFAULT_KEEP = ("neutral",)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from threadpoolctl import threadpool_limits
 
 from detector.detect import Detector
 from detector.model import Model, save_model
-from detector.train import train
+from detector.training import train
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN_DATA = REPO / "data" / "train.jsonl"

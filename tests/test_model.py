@@ -17,7 +17,7 @@ from detector import __version__
 from detector.errors import ModelError
 from detector.features import segment_table
 from detector.model import Model, card_path, load_model, save_model
-from detector.train import data_hash
+from detector.training import data_hash
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 
 from detector.errors import DataError
 from detector.segment import segment
-from detector.train import data_hash, segment_labels, train
+from detector.training import data_hash, segment_labels, train
 
 
 def _labels(text: str, spans: list[dict]) -> list[str]:

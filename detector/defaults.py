@@ -1,0 +1,10 @@
+"""Defaults shared by the library and the command line (kept light: no heavy imports)."""
+
+from __future__ import annotations
+
+#: A segment is removed only when its advert probability reaches this: a doubtful segment stays.
+DEFAULT_THRESHOLD = 0.6
+#: Labels kept by default besides editorial: neutral text is not promotional.
+DEFAULT_KEEP = ("neutral",)
+#: The --model value that names the shipped model.
+DEFAULT_MODEL = "default"
