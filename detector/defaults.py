@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 #: A segment is removed only when its advert probability reaches this: a doubtful segment stays.
-DEFAULT_THRESHOLD = 0.6
+DEFAULT_THRESHOLD = 0.7
 #: Labels kept by default besides editorial: neutral text is not promotional.
 DEFAULT_KEEP = ("neutral",)
 #: The --model value that names the shipped model.
