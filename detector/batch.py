@@ -7,7 +7,7 @@ batched prediction, write the chunk, report progress. Output keeps the input's f
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from detector.detect import Detector
 from detector.io import DEFAULT_CHUNK_ROWS, Chunk, Input, Output, TableWriter
@@ -24,6 +24,8 @@ class RunStats:
     articles: int = 0
     chars_in: int = 0
     chars_removed: int = 0
+    #: (article id, reason) of every bad row passed through unchanged (on_error="skip").
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 def run(
@@ -58,20 +60,26 @@ def _process(
     text_field: str,
     stats: RunStats,
 ) -> None:
-    stats.articles += len(chunk.texts)
-    stats.chars_in += sum(map(len, chunk.texts))
+    good = [k for k in range(len(chunk.texts)) if k not in chunk.skipped]
+    texts = [chunk.texts[k] for k in good]
+    stats.articles += len(texts)
+    stats.chars_in += sum(map(len, texts))
+    stats.skipped += [(chunk.ids[k], reason) for k, reason in sorted(chunk.skipped.items())]
     if mode == "label":
-        labeled = detector.label_many(chunk.texts)
+        labeled = detector.label_many(texts)
         writer.write_records(
             [
-                {"id": doc_id, "spans": [s.to_dict() for s in spans]}
-                for doc_id, spans in zip(chunk.ids, labeled)
+                {"id": chunk.ids[k], "spans": [s.to_dict() for s in spans]}
+                for k, spans in zip(good, labeled)
             ]
         )
         return
     if mode == "mark":
-        texts = detector.mark_many(chunk.texts)
+        done = detector.mark_many(texts)
     else:
-        texts = detector.strip_many(chunk.texts)
-        stats.chars_removed += sum(map(len, chunk.texts)) - sum(map(len, texts))
-    writer.write_texts(chunk, texts, text_field)
+        done = detector.strip_many(texts)
+        stats.chars_removed += sum(map(len, texts)) - sum(map(len, done))
+    out = list(chunk.texts)
+    for k, text in zip(good, done):
+        out[k] = text
+    writer.write_texts(chunk, out, text_field)

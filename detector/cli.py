@@ -13,7 +13,7 @@ import click
 
 from detector.defaults import DEFAULT_KEEP, DEFAULT_MODEL, DEFAULT_THRESHOLD
 from detector.errors import DetectorError
-from detector.io import DEFAULT_ID_FIELD, DEFAULT_TEXT_FIELD
+from detector.io import DECODE_ERRORS, DEFAULT_ID_FIELD, DEFAULT_TEXT_FIELD, ON_ERROR
 
 
 def _fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -56,6 +56,27 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def table_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option(
+        "--error-report",
+        help="With --on-error skip: where to list the skipped rows (JSONL); default "
+        "OUTPUT.errors.jsonl, or stderr without -o.",
+    )(command)
+    command = click.option(
+        "--errors",
+        "decode_errors",
+        type=click.Choice(DECODE_ERRORS),
+        default="strict",
+        show_default=True,
+        help="Invalid UTF-8: an error, or replace the bad bytes with U+FFFD.",
+    )(command)
+    command = click.option(
+        "--on-error",
+        type=click.Choice(ON_ERROR),
+        default="fail",
+        show_default=True,
+        help="A bad row (malformed line, missing or non-text field): stop, or pass it "
+        "through unchanged and list it in the error report.",
+    )(command)
     command = click.option(
         "--id-field",
         default=DEFAULT_ID_FIELD,
@@ -131,18 +152,38 @@ def _run(
     trust_model: bool,
     text_field: str,
     id_field: str,
+    on_error: str,
+    decode_errors: str,
+    error_report: str | None,
     quiet: bool,
     drop: tuple[str, ...] = (),
 ) -> None:
     from detector.batch import run
     from detector.io import Input, Output
 
-    source = Input(input_path, text_field=text_field, id_field=id_field)
+    source = Input(input_path, text_field, id_field, on_error=on_error, errors=decode_errors)
     sink = Output(output, "jsonl") if mode == "label" else Output.like(output, source)
     detector = _load_detector(model_path, threshold, trust_model, drop)
     progress = _Progress(quiet)
-    run(detector, source, sink, mode=mode, progress=progress)
+    stats = run(detector, source, sink, mode=mode, progress=progress)
     progress.done()
+    if stats.skipped:
+        _report_skipped(stats.skipped, error_report or (output and f"{output}.errors.jsonl"))
+
+
+def _report_skipped(skipped: list[tuple[str, str]], path: str | None) -> None:
+    from detector.io import atomic_write
+
+    lines = [json.dumps({"id": i, "error": reason}, ensure_ascii=False) for i, reason in skipped]
+    if path is None:
+        for line in lines:
+            click.echo(line, err=True)
+        click.echo(f"skipped {len(lines)} bad rows (listed above)", err=True)
+        return
+    with atomic_write(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write("".join(line + "\n" for line in lines))
+    click.echo(f"skipped {len(lines)} bad rows, passed through unchanged; see {path}", err=True)
 
 
 @cli.command()

@@ -22,7 +22,7 @@ from detector.strip import kept_ranges, map_back, mark_spans, strip_spans
 __all__ = ["DEFAULT_THRESHOLD", "DEFAULT_KEEP", "Detector", "LabeledSpan"]
 
 #: Upper bound on label-and-strip passes over one text (see Detector.strip_many).
-MAX_STRIP_PASSES = 4
+MAX_STRIP_PASSES = 10
 
 
 @dataclass(frozen=True)
@@ -44,15 +44,16 @@ class LabeledSpan:
 
 
 def _relabel(
-    text: str, spans: list[LabeledSpan], removals: list[tuple[int, int, str]]
+    text: str, spans: list[LabeledSpan], removals: list[tuple[int, int, str]], *, share: float
 ) -> list[LabeledSpan]:
-    """Give each segment mostly covered by a later pass's removal that removal's label."""
+    """Give each segment of which a later pass removes more than ``share`` of the non-space
+    characters that removal's label."""
     out = []
     for span in spans:
         solid = sum(not c.isspace() for c in text[span.start : span.end])
         for a, b, label in removals:
             lo, hi = max(a, span.start), min(b, span.end)
-            if lo < hi and 2 * sum(not c.isspace() for c in text[lo:hi]) >= solid:
+            if lo < hi and sum(not c.isspace() for c in text[lo:hi]) > share * solid:
                 span = LabeledSpan(span.start, span.end, label, span.score)
                 break
         out.append(span)
@@ -117,8 +118,9 @@ class Detector:
 
         Removing a block changes the context of what is left, so after the first pass the
         cleaned text is labeled again until nothing more goes (at most MAX_STRIP_PASSES
-        passes); a segment removed by a later pass takes that pass's label and keeps its
-        first-pass score. Stripping the cleaned text once more therefore changes nothing.
+        passes; two are the rule); a segment removed by a later pass takes that pass's label
+        and keeps its first-pass score. The last pass saw exactly the stripped text and found
+        nothing to remove, so stripping the cleaned text once more changes nothing.
         """
         labeled = self._label_once(texts)
         removed = [[(s.start, s.end) for s in self._to_remove(spans)] for spans in labeled]
@@ -136,7 +138,10 @@ class Detector:
                 back = [
                     (a, b, label) for x, y, label in more for a, b in map_back([(x, y)], kept[i])
                 ]
-                labeled[i] = _relabel(texts[i], labeled[i], back)
+                relabeled = _relabel(texts[i], labeled[i], back, share=0.5)
+                if relabeled == labeled[i]:  # only slivers of segments: take them whole
+                    relabeled = _relabel(texts[i], labeled[i], back, share=0.0)
+                labeled[i] = relabeled
                 removed[i] = [(s.start, s.end) for s in self._to_remove(labeled[i])]
                 still.append(i)
             pending = still

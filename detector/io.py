@@ -35,6 +35,8 @@ __all__ = [
 DEFAULT_TEXT_FIELD = "text"
 DEFAULT_ID_FIELD = "id"
 DEFAULT_CHUNK_ROWS = 512
+ON_ERROR = ("fail", "skip")
+DECODE_ERRORS = ("strict", "replace")
 TABLE_SUFFIXES = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
@@ -46,12 +48,24 @@ TABLE_SUFFIXES = {
 
 @dataclass
 class Chunk:
-    """Some articles of an input: their texts and ids, and the rows they came from."""
+    """Some articles of an input: their texts and ids, and the rows they came from.
+
+    ``skipped`` maps the index of a bad row (kept only with ``on_error="skip"``) to the
+    reason; its text is empty and the writers pass the row through unchanged.
+    """
 
     texts: list[str]
     ids: list[str]
     rows: Any = None
     names: list[str] = field(default_factory=list)
+    skipped: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RawLine:
+    """A JSONL line that could not be read, written back exactly as it came."""
+
+    data: bytes
 
 
 def input_kind(path: str) -> str:
@@ -70,6 +84,21 @@ class Input:
     path: str
     text_field: str = DEFAULT_TEXT_FIELD
     id_field: str = DEFAULT_ID_FIELD
+    #: "fail": stop at the first bad row; "skip": pass bad rows through and note them.
+    on_error: str = "fail"
+    #: How undecodable bytes are handled: "strict" (an error) or "replace" (U+FFFD).
+    errors: str = "strict"
+
+    def __post_init__(self) -> None:
+        if self.on_error not in ON_ERROR:
+            raise ValueError(f"on_error must be one of {ON_ERROR}")
+        if self.errors not in DECODE_ERRORS:
+            raise ValueError(f"errors must be one of {DECODE_ERRORS}")
+
+    def decode(self, data: bytes, path: str, line_no: int | None = None) -> str:
+        if self.errors == "replace":
+            return data.decode("utf-8", errors="replace")
+        return _decode(data, path, line_no)
 
     @property
     def kind(self) -> str:
@@ -87,13 +116,13 @@ class Input:
         yield from reader(rows)
 
     def _read_stdin(self, rows: int) -> Iterator[Chunk]:
-        text = _decode(sys.stdin.buffer.read(), "<stdin>")
+        text = self.decode(sys.stdin.buffer.read(), "<stdin>")
         if not text.strip():
             raise InputError("<stdin> is empty")
         yield Chunk([text], ["stdin"])
 
     def _read_text(self, rows: int) -> Iterator[Chunk]:
-        text = _decode(_read_bytes(self.path), self.path)
+        text = self.decode(_read_bytes(self.path), self.path)
         if not text.strip():
             raise InputError(f"{self.path} is empty")
         yield Chunk([text], [Path(self.path).stem], names=[Path(self.path).name])
@@ -104,26 +133,46 @@ class Input:
             raise InputError(f"folder {self.path} has no .txt files")
         for start in range(0, len(files), rows):
             part = files[start : start + rows]
-            texts = [_decode(_read_bytes(str(p)), str(p)) for p in part]
-            yield Chunk(texts, [p.stem for p in part], names=[p.name for p in part])
+            chunk = Chunk([], [p.stem for p in part], rows=[], names=[p.name for p in part])
+            for k, p in enumerate(part):
+                data = _read_bytes(str(p))
+                chunk.rows.append(data)
+                try:
+                    chunk.texts.append(self.decode(data, str(p)))
+                except InputError as exc:
+                    if self.on_error == "fail":
+                        raise
+                    chunk.texts.append("")
+                    chunk.skipped[k] = str(exc)
+            yield chunk
 
     def _read_jsonl(self, rows: int) -> Iterator[Chunk]:
         _check_file(self.path)
         seen = False
         with open(self.path, "rb") as fh:
-            batch: list[dict[str, Any]] = []
-            lines: list[int] = []
+            chunk = Chunk([], [], [])
             for line_no, raw in enumerate(fh, 1):
-                line = _decode(raw, self.path, line_no)
-                if not line.strip():
-                    continue
-                batch.append(self._parse_jsonl(line, line_no))
-                lines.append(line_no)
-                if len(batch) >= rows:
-                    yield self._jsonl_chunk(batch, lines)
-                    seen, batch, lines = True, [], []
-            if batch:
-                yield self._jsonl_chunk(batch, lines)
+                try:
+                    line = self.decode(raw, self.path, line_no)
+                    if not line.strip():
+                        continue
+                    record = self._parse_jsonl(line, line_no)
+                except InputError as exc:
+                    if self.on_error == "fail":
+                        raise
+                    chunk.skipped[len(chunk.texts)] = str(exc)
+                    chunk.rows.append(RawLine(raw))
+                    chunk.texts.append("")
+                    chunk.ids.append(str(line_no))
+                else:
+                    chunk.rows.append(record)
+                    chunk.texts.append(record[self.text_field])
+                    chunk.ids.append(str(record.get(self.id_field, line_no)))
+                if len(chunk.texts) >= rows:
+                    yield chunk
+                    seen, chunk = True, Chunk([], [], [])
+            if chunk.texts:
+                yield chunk
                 seen = True
         if not seen:
             raise InputError(f"{self.path} is empty")
@@ -138,10 +187,6 @@ class Input:
             raise InputError(f"{where} is not a JSON object")
         _check_text(record, self.text_field, where, list(record), self.id_field)
         return record
-
-    def _jsonl_chunk(self, batch: list[dict[str, Any]], lines: list[int]) -> Chunk:
-        ids = [str(r.get(self.id_field, n)) for r, n in zip(batch, lines)]
-        return Chunk([r[self.text_field] for r in batch], ids, batch)
 
     def _read_csv(self, rows: int) -> Iterator[Chunk]:
         import pandas as pd
@@ -189,19 +234,23 @@ class Input:
         if self.text_field not in frame.columns:
             others = [c for c in columns if c != self.id_field]
             raise InputError(_missing_field(self.path, self.text_field, columns, "column", others))
-        texts = []
-        for i, value in enumerate(frame[self.text_field].tolist()):
-            if not isinstance(value, str):
-                raise InputError(
-                    f"{self.path} row {offset + i + first_line}: column '{self.text_field}' "
-                    f"is not text (got {_describe(value)})"
-                )
-            texts.append(value)
         if self.id_field in frame.columns:
             ids = [str(v) for v in frame[self.id_field].tolist()]
         else:
             ids = [str(offset + i) for i in range(len(frame))]
-        return Chunk(texts, ids, frame)
+        chunk = Chunk([], ids, frame)
+        for i, value in enumerate(frame[self.text_field].tolist()):
+            if not isinstance(value, str):
+                message = (
+                    f"{self.path} row {offset + i + first_line}: column '{self.text_field}' "
+                    f"is not text (got {_describe(value)})"
+                )
+                if self.on_error == "fail":
+                    raise InputError(message)
+                chunk.skipped[i] = message
+                value = ""
+            chunk.texts.append(value)
+        return chunk
 
 
 def _enumerate_rows(reader: Any) -> Iterator[tuple[int, Any]]:
@@ -259,7 +308,7 @@ def _missing_field(
 
 
 def _describe(value: Any) -> str:
-    if value is None:
+    if value is None or type(value).__name__ == "NAType" or value != value:  # None, NA, NaN
         return "null"
     return type(value).__name__
 
@@ -293,10 +342,10 @@ class Output:
             sys.stdout.flush()
             return
         with atomic_write(self.path) as tmp:
-            mode = "wb" if self.kind == "parquet" else "w"
-            with open(
-                tmp, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})
-            ) as fh:
+            # surrogateescape: a skipped line with undecodable bytes goes out byte for byte.
+            text_mode = {"encoding": "utf-8", "newline": "", "errors": "surrogateescape"}
+            binary = self.kind == "parquet"
+            with open(tmp, "wb" if binary else "w", **({} if binary else text_mode)) as fh:
                 writer = TableWriter(fh, self.kind, None)
                 yield writer
                 writer.close()
@@ -313,19 +362,33 @@ class TableWriter:
         self._parquet: Any = None
 
     def write_texts(self, chunk: Chunk, texts: list[str], text_field: str) -> None:
+        """Write a chunk with its texts replaced; skipped rows go out as they came in."""
         if self.kind == "text":
             assert self.fh is not None
             self.fh.write("".join(texts))
         elif self.kind == "folder":
             assert self.folder is not None
-            for name, text in zip(chunk.names, texts):
+            for k, (name, text) in enumerate(zip(chunk.names, texts)):
                 with atomic_write(os.path.join(self.folder, name)) as tmp:
-                    Path(tmp).write_text(text, encoding="utf-8")
+                    if k in chunk.skipped:
+                        Path(tmp).write_bytes(chunk.rows[k])
+                    else:
+                        Path(tmp).write_text(text, encoding="utf-8")
         elif self.kind == "jsonl":
-            self.write_records([{**r, text_field: t} for r, t in zip(chunk.rows, texts)])
+            assert self.fh is not None
+            for k, (row, text) in enumerate(zip(chunk.rows, texts)):
+                if isinstance(row, RawLine):
+                    line = row.data.decode("utf-8", errors="surrogateescape")
+                    self.fh.write(line if line.endswith("\n") else line + "\n")
+                elif k in chunk.skipped:
+                    self.write_records([row])
+                else:
+                    self.write_records([{**row, text_field: text}])
         else:
             frame = chunk.rows.copy()
-            frame[text_field] = texts
+            kept = [k for k in range(len(texts)) if k not in chunk.skipped]
+            column = frame.columns.get_loc(text_field)
+            frame.iloc[kept, column] = [texts[k] for k in kept]
             self.write_frame(frame)
 
     def write_records(self, records: list[dict[str, Any]]) -> None:

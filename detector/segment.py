@@ -46,6 +46,7 @@ ORDINAL_NOUNS = frozenset(
     """.split()
 )
 _BRACKETS = {"(": ")", "[": "]"}
+_MAX_WORD = 40
 _MIN_BRACKET_WORDS = 4
 _MAX_BRACKET_CHARS = 600
 
@@ -147,8 +148,10 @@ def _next_word(line: str, start: int) -> str:
 
 
 def _word_before(line: str, end: int) -> str:
+    """The word (with inner periods, as in "U.S") ending at ``end``; long runs are cut, so
+    that text like "a.a.a.a..." stays linear."""
     start = end
-    while start > 0 and (line[start - 1].isalnum() or line[start - 1] == "."):
+    while start > max(0, end - _MAX_WORD) and (line[start - 1].isalnum() or line[start - 1] == "."):
         start -= 1
     return line[start:end]
 
