@@ -183,6 +183,10 @@ class Input:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"{where} is not valid JSON ({exc.msg})") from None
+        except (ValueError, RecursionError):  # a 5,000-digit number, [[[[... 100,000 deep
+            raise InputError(
+                f"{where} is not valid JSON (nested too deeply or number too long)"
+            ) from None
         if not isinstance(record, dict):
             raise InputError(f"{where} is not a JSON object")
         _check_text(record, self.text_field, where, list(record), self.id_field)

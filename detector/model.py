@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 EDITORIAL = "editorial"
 ADVERT = "advert"
+#: Raised whenever the features or the saved classifier change shape: older models are refused.
 MODEL_FORMAT = 1
 
 

@@ -35,8 +35,9 @@ _SENTENCE_END = re.compile(r"[.!?…]+[\"'”“’»«)\]]*(?=\s*\S)")
 # A lower-case word or a year glued to a capitalised word and a space: "WeedsThe question",
 # "NewsSupreme Court", "2017Ashraf owns". Brand names such as "PayPal" or "iPhone" stay whole.
 _CASE_GLUE = re.compile(r"(?:(?<=[a-zäöüß]{3})|(?<=[0-9]{4}))(?=[A-ZÄÖÜ][a-zäöüß]*[\s,'’])")
-# Ad-script residue such as makeArticleAd(); glued to the sentences around it.
-_CODE_CALL = re.compile(r"[A-Za-z_$][\w$]*\([^()\n]{0,200}\);")
+# Ad-script residue such as makeArticleAd(); glued to the sentences around it. The match starts
+# at a word start and the name is capped, so a long run of letters stays linear.
+_CODE_CALL = re.compile(r"(?<![\w$])[A-Za-z_$][\w$]{0,60}\([^()\n]{0,200}\);")
 # Nouns after which "3." is a German ordinal ("am 3. März", "der 2. Liga"), not a sentence end.
 ORDINAL_NOUNS = frozenset(
     """

@@ -74,3 +74,13 @@ def tiny_model_path(tiny_model: Model, tmp_path_factory: pytest.TempPathFactory)
 @pytest.fixture(scope="session")
 def detector_tiny(tiny_model_path: Path) -> Detector:
     return Detector.load(tiny_model_path)
+
+
+# -- hypothesis profiles: "ci" by default, HYPOTHESIS_PROFILE=long for a deep run ----------
+import os  # noqa: E402
+
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("ci", max_examples=50, deadline=None)
+settings.register_profile("long", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
