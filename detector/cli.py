@@ -62,6 +62,9 @@ def table_options(command: Callable[..., Any]) -> Callable[..., Any]:
         "OUTPUT.errors.jsonl, or stderr without -o.",
     )(command)
     command = click.option(
+        "--encoding", default="utf-8", show_default=True, help="Text encoding of INPUT."
+    )(command)
+    command = click.option(
         "--errors",
         "decode_errors",
         type=click.Choice(DECODE_ERRORS),
@@ -154,6 +157,7 @@ def _run(
     id_field: str,
     on_error: str,
     decode_errors: str,
+    encoding: str,
     error_report: str | None,
     quiet: bool,
     drop: tuple[str, ...] = (),
@@ -161,7 +165,9 @@ def _run(
     from detector.batch import run
     from detector.io import Input, Output
 
-    source = Input(input_path, text_field, id_field, on_error=on_error, errors=decode_errors)
+    source = Input(
+        input_path, text_field, id_field, on_error=on_error, errors=decode_errors, encoding=encoding
+    )
     sink = Output(output, "jsonl") if mode == "label" else Output.like(output, source)
     detector = _load_detector(model_path, threshold, trust_model, drop)
     progress = _Progress(quiet)

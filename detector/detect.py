@@ -47,15 +47,22 @@ def _relabel(
     text: str, spans: list[LabeledSpan], removals: list[tuple[int, int, str]], *, share: float
 ) -> list[LabeledSpan]:
     """Give each segment of which a later pass removes more than ``share`` of the non-space
-    characters that removal's label."""
+    characters that removal's label. Both lists are sorted: one sweep over them."""
     out = []
+    removals = sorted(removals)
+    k = 0
     for span in spans:
+        while k < len(removals) and removals[k][1] <= span.start:
+            k += 1
         solid = sum(not c.isspace() for c in text[span.start : span.end])
-        for a, b, label in removals:
+        j = k
+        while j < len(removals) and removals[j][0] < span.end:
+            a, b, label = removals[j]
             lo, hi = max(a, span.start), min(b, span.end)
             if lo < hi and sum(not c.isspace() for c in text[lo:hi]) > share * solid:
                 span = LabeledSpan(span.start, span.end, label, span.score)
                 break
+            j += 1
         out.append(span)
     return out
 

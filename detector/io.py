@@ -8,6 +8,7 @@ interrupted run never leaves a half-written file under the final name.
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import sys
@@ -88,17 +89,23 @@ class Input:
     on_error: str = "fail"
     #: How undecodable bytes are handled: "strict" (an error) or "replace" (U+FFFD).
     errors: str = "strict"
+    #: The input's text encoding (any codec name Python knows).
+    encoding: str = "utf-8"
 
     def __post_init__(self) -> None:
         if self.on_error not in ON_ERROR:
             raise ValueError(f"on_error must be one of {ON_ERROR}")
         if self.errors not in DECODE_ERRORS:
             raise ValueError(f"errors must be one of {DECODE_ERRORS}")
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise InputError(f"unknown encoding {self.encoding!r}") from None
 
     def decode(self, data: bytes, path: str, line_no: int | None = None) -> str:
         if self.errors == "replace":
-            return data.decode("utf-8", errors="replace")
-        return _decode(data, path, line_no)
+            return data.decode(self.encoding, errors="replace")
+        return _decode(data, path, line_no, self.encoding)
 
     @property
     def kind(self) -> str:
@@ -198,14 +205,19 @@ class Input:
         _check_file(self.path)
         try:
             reader = pd.read_csv(
-                self.path, dtype=str, keep_default_na=False, chunksize=rows, encoding="utf-8"
+                self.path,
+                dtype=str,
+                keep_default_na=False,
+                chunksize=rows,
+                encoding=self.encoding,
+                encoding_errors=self.errors,
             )
             seen = False
             for offset, frame in _enumerate_rows(reader):
                 yield self._frame_chunk(frame, offset, first_line=2)
                 seen = True
         except UnicodeDecodeError:
-            _decode(_read_bytes(self.path), self.path)  # raises with the line number
+            self.decode(_read_bytes(self.path), self.path)  # raises with the line number
             raise
         except pd.errors.EmptyDataError:
             raise InputError(f"{self.path} is empty") from None
@@ -280,14 +292,15 @@ def _read_bytes(path: str) -> bytes:
         raise InputError(f"{path} cannot be read ({exc.strerror})") from None
 
 
-def _decode(data: bytes, path: str, line_no: int | None = None) -> str:
+def _decode(data: bytes, path: str, line_no: int | None = None, encoding: str = "utf-8") -> str:
     try:
-        return data.decode("utf-8")
+        return data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = line_no if line_no is not None else data.count(b"\n", 0, exc.start) + 1
+        name = "UTF-8" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
         raise InputError(
-            f"{path} line {line} is not valid UTF-8 (byte 0x{data[exc.start]:02x}); "
-            "convert the file to UTF-8"
+            f"{path} line {line} is not valid {name} (byte 0x{data[exc.start]:02x}); "
+            "pass --encoding or --errors replace"
         ) from None
 
 

@@ -8,6 +8,7 @@ and a removed sentence does not leave a double space).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
@@ -95,18 +96,24 @@ def _rstrip_end(text: str, start: int, end: int) -> int:
 def map_back(
     spans: Iterable[tuple[int, int]], kept: list[tuple[int, int]]
 ) -> list[tuple[int, int]]:
-    """Spans of a stripped text, as spans of the original; ``kept`` from :func:`kept_ranges`."""
-    out = []
+    """Spans of a stripped text, as spans of the original; ``kept`` from :func:`kept_ranges`.
+
+    A span that crosses a removed stretch comes back as several spans.
+    """
     starts = []
     offset = 0
     for a, b in kept:
         starts.append(offset)
         offset += b - a
+    out = []
     for s, e in spans:
-        for (a, b), at in zip(kept, starts):
+        k = max(bisect_right(starts, s) - 1, 0)
+        while k < len(kept) and starts[k] < e:
+            (a, b), at = kept[k], starts[k]
             lo, hi = max(s, at), min(e, at + b - a)
             if lo < hi:
                 out.append((a + lo - at, a + hi - at))
+            k += 1
     return out
 
 

@@ -98,3 +98,20 @@ def test_skip_in_tables_keeps_the_original_cell(tmp_path: Path, model: list[str]
     assert [r["url"] for r in back] == ["u1", "u2"]
     assert back[1]["text"] is None
     assert "row 1: column 'text' is not text (got null)" in Path(f"{out}.errors.jsonl").read_text()
+
+
+def test_encoding_option(tmp_path: Path, model: list[str]) -> None:
+    text = tmp_path / "latin.txt"
+    text.write_bytes("Gute Nachrichten für Anleger.\n".encode("latin-1"))
+    result = invoke("strip", str(text), *model)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {text} line 1 is not valid UTF-8 (byte 0xfc); "
+        "pass --encoding or --errors replace\n"
+    )
+    decoded = invoke("strip", str(text), "--encoding", "latin-1", *model)
+    assert decoded.exit_code == 0
+    assert decoded.stdout == "Gute Nachrichten für Anleger.\n"
+    unknown = invoke("strip", str(text), "--encoding", "nope", *model)
+    assert unknown.exit_code == 1
+    assert unknown.stderr == "Error: unknown encoding 'nope'\n"

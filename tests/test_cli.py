@@ -325,13 +325,13 @@ def test_empty_inputs(tmp_path: Path, model: list) -> None:
 def test_invalid_utf8_names_the_line(tmp_path: Path, model: list) -> None:
     txt = tmp_path / "bad.txt"
     txt.write_bytes(b"Fine first line.\nCaf\xe9 au lait.\n")
-    fails(f"{txt} line 2 is not valid UTF-8 (byte 0xe9); convert the file to UTF-8",
+    fails(f"{txt} line 2 is not valid UTF-8 (byte 0xe9); pass --encoding or --errors replace",
           "strip", str(txt), *model)
     jsonl = tmp_path / "bad.jsonl"
     jsonl.write_bytes(b'{"text": "ok"}\n{"text": "ok"}\n{"text": "caf\xff"}\n')
-    fails(f"{jsonl} line 3 is not valid UTF-8 (byte 0xff); convert the file to UTF-8",
+    fails(f"{jsonl} line 3 is not valid UTF-8 (byte 0xff); pass --encoding or --errors replace",
           "strip", str(jsonl), *model)
-    fails("<stdin> line 1 is not valid UTF-8 (byte 0xff); convert the file to UTF-8",
+    fails("<stdin> line 1 is not valid UTF-8 (byte 0xff); pass --encoding or --errors replace",
           "strip", "-", *model, input=b"caf\xff")
 
 
