@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 
 EDITORIAL = "editorial"
 ADVERT = "advert"
+#: Segments featurized at once when predicting.
+PREDICT_ROWS = 4096
 #: Raised whenever the features or the saved classifier change shape: older models are refused.
 MODEL_FORMAT = 1
 
@@ -119,7 +121,14 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "context_")
-        first = _aligned_proba(self.base_, X, self.classes_)
+        # The sparse n-gram matrix is by far the largest object: build it a slice at a time,
+        # so memory stays flat however many segments (or however long an article) come in.
+        first = np.vstack(
+            [
+                _aligned_proba(self.base_, X.iloc[i : i + PREDICT_ROWS], self.classes_)
+                for i in range(0, max(len(X), 1), PREDICT_ROWS)
+            ]
+        )
         ctx = context_features(first, X, window=self.window)
         return _aligned_proba(self.context_, ctx, self.classes_)
 
