@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import string
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -262,26 +263,55 @@ def train(data: tuple[str, ...], output: str, holdout: float, seed: int, quiet: 
 @cli.command()
 @click.argument("data", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@model_options
+@click.option(
+    "--model",
+    "model_paths",
+    multiple=True,
+    default=[DEFAULT_MODEL],
+    show_default=True,
+    help="Model file, or 'default' for the shipped model; give two to compare them.",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0.0, 1.0),
+    default=DEFAULT_THRESHOLD,
+    show_default=True,
+    help="Advert probability from which a segment is removed; higher keeps more.",
+)
+@click.option("--trust-model", is_flag=True, help="Load models that have no card.")
 @_fail_cleanly
 def evaluate(
-    data: tuple[str, ...], as_json: bool, model_path: str, threshold: float, trust_model: bool
+    data: tuple[str, ...],
+    as_json: bool,
+    model_paths: tuple[str, ...],
+    threshold: float,
+    trust_model: bool,
 ) -> None:
-    """Measure a model on labeled JSONL files: advert precision/recall/F1 and editorial loss.
+    """Measure models on labeled JSONL files: advert precision/recall/F1, editorial loss.
 
-    Example: detector evaluate ../shared/data/real/*.jsonl --json
+    Example: detector evaluate ../shared/data/real/*.jsonl --model default --model mine.joblib
     """
-    from detector.evaluate import evaluate as evaluate_model
-    from detector.evaluate import format_report
+    from detector.evaluate import compare_reports, evaluate_detector, format_report
     from detector.io import read_labeled
 
     records = [r for path in data for r in read_labeled(path)]
-    detector = _load_detector(model_path, threshold, trust_model)
-    predicted = detector.label_many([r["text"] for r in records])
-    report = evaluate_model(
-        records, {r["id"]: [s.to_dict() for s in spans] for r, spans in zip(records, predicted)}
-    )
-    click.echo(json.dumps(report, indent=1) if as_json else format_report(report))
+    reports = {
+        path: evaluate_detector(_load_detector(path, threshold, trust_model), records)
+        for path in dict.fromkeys(model_paths)
+    }
+    if as_json:
+        only = next(iter(reports.values()))
+        click.echo(json.dumps(only if len(reports) == 1 else reports, indent=1))
+        return
+    for k, (path, report) in enumerate(reports.items()):
+        if len(reports) > 1:
+            if k:
+                click.echo()
+            click.echo(f"model {string.ascii_uppercase[k]}: {path}")
+        click.echo(format_report(report))
+    if len(reports) == 2:
+        first, second = reports.values()
+        click.echo("\n" + compare_reports(first, second))
 
 
 def main() -> None:

@@ -11,7 +11,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["METRICS", "char_counts", "evaluate", "format_report", "summarize"]
+__all__ = [
+    "METRICS",
+    "char_counts",
+    "compare_reports",
+    "evaluate",
+    "evaluate_detector",
+    "format_report",
+    "summarize",
+]
 
 METRICS = [
     "docs",
@@ -109,4 +117,40 @@ def format_report(report: Mapping[str, Mapping[str, float]]) -> str:
     lines = ["source".ljust(28) + "".join(c[:12].rjust(13) for c in METRICS)]
     for name, row in report.items():
         lines.append(name[:27].ljust(28) + "".join(str(row[c]).rjust(13) for c in METRICS))
+    return "\n".join(lines)
+
+
+def evaluate_detector(
+    detector: Any, gold: Sequence[Mapping[str, Any]]
+) -> dict[str, dict[str, float]]:
+    """Label the gold articles with ``detector`` (anything with ``label_many``) and score it."""
+    predicted = detector.label_many([r["text"] for r in gold])
+    return evaluate(
+        gold, {r["id"]: [s.to_dict() for s in spans] for r, spans in zip(gold, predicted)}
+    )
+
+
+def compare_reports(
+    first: Mapping[str, Mapping[str, float]], second: Mapping[str, Mapping[str, float]]
+) -> str:
+    """Advert F1 and editorial loss of two reports side by side per source, with the change."""
+    lines = [
+        "source".ljust(28)
+        + "".join(c.rjust(12) for c in ["f1 A", "f1 B", "f1 B-A", "loss A", "loss B", "loss B-A"])
+    ]
+    for name in first:
+        if name not in second:
+            continue
+        a, b = first[name], second[name]
+        f1a, f1b = a["advert_f1"], b["advert_f1"]
+        la, lb = a["editorial_loss"], b["editorial_loss"]
+        cells = [
+            f"{f1a:.4f}",
+            f"{f1b:.4f}",
+            f"{f1b - f1a:+.4f}",
+            f"{la:.5f}",
+            f"{lb:.5f}",
+            f"{lb - la:+.5f}",
+        ]
+        lines.append(name[:27].ljust(28) + "".join(c.rjust(12) for c in cells))
     return "\n".join(lines)

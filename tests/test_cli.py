@@ -404,3 +404,25 @@ def test_model_without_card_needs_trust(tmp_path: Path, tiny_model_path: Path) -
           "so pass --trust-model only if you trust where it came from",
           "strip", str(txt), "--model", str(bare))
     assert ok("strip", str(txt), "--model", str(bare), "--trust-model").stdout == "Story.\n"
+
+
+def test_evaluate_compares_two_models(tmp_path: Path, tiny_model_path: Path) -> None:
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        json.dumps({"id": "a", "text": "Editorial text. Buy now!", "source": "s",
+                    "spans": [{"start": 16, "end": 24, "label": "advert"}]}) + "\n",
+        encoding="utf-8",
+    )
+    other = tmp_path / "other.joblib"
+    shutil.copy(tiny_model_path, other)
+    shutil.copy(card_path(tiny_model_path), card_path(other))
+    result = ok("evaluate", str(gold), "--model", str(tiny_model_path), "--model", str(other),
+                "--threshold", "1.0")
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"model A: {tiny_model_path}"
+    assert f"model B: {other}" in lines
+    assert lines[-2].split() == ["ALL", "0.0000", "0.0000", "+0.0000", "0.00000", "0.00000",
+                                 "+0.00000"]
+    single = ok("evaluate", str(gold), "--json", "--model", str(tiny_model_path),
+                "--threshold", "1.0").stdout
+    assert json.loads(single)["ALL"]["advert_recall"] == 0.0
