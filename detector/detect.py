@@ -21,7 +21,7 @@ from detector.strip import kept_ranges, map_back, mark_spans, strip_spans
 
 __all__ = ["DEFAULT_THRESHOLD", "DEFAULT_KEEP", "Detector", "LabeledSpan"]
 
-#: Upper bound on label-and-strip passes over one text (see Detector.strip_many).
+#: Upper bound on labeling passes over one text (see Detector.label_many).
 MAX_STRIP_PASSES = 10
 
 
@@ -208,8 +208,8 @@ class Detector:
         return [s for s in spans if s.label in removable]
 
     def _decide(self, proba: np.ndarray) -> list[str]:
-        """Per row: the likeliest non-editorial label if its probability reaches the threshold,
-        else editorial; kept labels (neutral) win over removal only by their own probability."""
+        """Per row: the likeliest non-editorial label when its probability reaches the threshold
+        (0.5 for a kept label such as neutral, which is never removed anyway), else editorial."""
         classes = list(self.model.labels)
         other = [j for j, c in enumerate(classes) if c != EDITORIAL]
         out = []
