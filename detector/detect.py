@@ -209,13 +209,14 @@ class Detector:
 
     def _decide(self, proba: np.ndarray) -> list[str]:
         """Per row: the likeliest non-editorial label when its probability reaches the threshold
-        (0.5 for a kept label such as neutral, which is never removed anyway), else editorial."""
+        (0.5 for a kept label such as neutral, which is never removed anyway), else editorial.
+        Threshold 1.0 removes nothing, even where a probability rounds to exactly 1.0."""
         classes = list(self.model.labels)
         other = [j for j, c in enumerate(classes) if c != EDITORIAL]
         out = []
         for row in proba:
             best = max(other, key=lambda j: row[j]) if other else None
-            if best is not None and row[best] >= self.threshold:
+            if best is not None and row[best] >= self.threshold and self.threshold < 1.0:
                 out.append(classes[best])
             elif best is not None and classes[best] in self.keep and row[best] >= 0.5:
                 out.append(classes[best])
