@@ -6,8 +6,10 @@ batched prediction, write the chunk, report progress. Output keeps the input's f
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from detector.detect import Detector
 from detector.io import DEFAULT_CHUNK_ROWS, Chunk, Input, Output, TableWriter
@@ -35,51 +37,79 @@ def run(
     *,
     mode: str = "strip",
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> RunStats:
     """Strip, mark or label every article of ``source`` into ``output``.
 
-    ``progress(articles, chars)`` is called after each chunk with that chunk's counts.
+    With ``jobs`` > 1 chunks are processed in that many worker processes and written in input
+    order; each worker loads the model once. ``progress(articles, chars)`` is called after each
+    chunk with that chunk's counts.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     stats = RunStats()
     with output.writer() as writer:
-        for chunk in source.chunks(chunk_rows):
-            _process(detector, chunk, mode, writer, source.text_field, stats)
+        for chunk, done in _results(detector, source.chunks(chunk_rows), mode, jobs):
+            _write(chunk, done, mode, writer, source.text_field, stats)
             if progress is not None:
                 progress(len(chunk.texts), sum(map(len, chunk.texts)))
     return stats
 
 
-def _process(
-    detector: Detector,
+def _results(
+    detector: Detector, chunks: Iterator[Chunk], mode: str, jobs: int
+) -> Iterator[tuple[Chunk, list[Any]]]:
+    """Each chunk with the results for its good rows, in input order."""
+    if jobs == 1:
+        for chunk in chunks:
+            yield chunk, _compute(detector, mode, _good_texts(chunk))
+        return
+    from joblib import Parallel, delayed
+
+    sent: deque[Chunk] = deque()
+
+    def tasks() -> Iterator[Any]:
+        for chunk in chunks:
+            sent.append(chunk)
+            yield delayed(_compute)(detector, mode, _good_texts(chunk))
+
+    with Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs") as parallel:
+        for done in parallel(tasks()):
+            yield sent.popleft(), done
+
+
+def _good_texts(chunk: Chunk) -> list[str]:
+    return [t for k, t in enumerate(chunk.texts) if k not in chunk.skipped]
+
+
+def _compute(detector: Detector, mode: str, texts: list[str]) -> list[Any]:
+    """The work on one chunk's texts; runs in a worker process when jobs > 1."""
+    if mode == "label":
+        return [[s.to_dict() for s in spans] for spans in detector.label_many(texts)]
+    if mode == "mark":
+        return detector.mark_many(texts)
+    return detector.strip_many(texts)
+
+
+def _write(
     chunk: Chunk,
+    done: list[Any],
     mode: str,
     writer: TableWriter,
     text_field: str,
     stats: RunStats,
 ) -> None:
     good = [k for k in range(len(chunk.texts)) if k not in chunk.skipped]
-    texts = [chunk.texts[k] for k in good]
-    stats.articles += len(texts)
-    stats.chars_in += sum(map(len, texts))
+    stats.articles += len(good)
+    stats.chars_in += sum(len(chunk.texts[k]) for k in good)
     stats.skipped += [(chunk.ids[k], reason) for k, reason in sorted(chunk.skipped.items())]
     if mode == "label":
-        labeled = detector.label_many(texts)
-        writer.write_records(
-            [
-                {"id": chunk.ids[k], "spans": [s.to_dict() for s in spans]}
-                for k, spans in zip(good, labeled)
-            ]
-        )
+        writer.write_records([{"id": chunk.ids[k], "spans": spans} for k, spans in zip(good, done)])
         return
-    if mode == "mark":
-        done = detector.mark_many(texts)
-    else:
-        done = detector.strip_many(texts)
-        stats.chars_removed += sum(map(len, texts)) - sum(map(len, done))
     out = list(chunk.texts)
     for k, text in zip(good, done):
         out[k] = text
+    if mode == "strip":
+        stats.chars_removed += sum(len(chunk.texts[k]) - len(t) for k, t in zip(good, done))
     writer.write_texts(chunk, out, text_field)

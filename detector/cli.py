@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import string
 import sys
 from collections.abc import Callable
@@ -100,6 +101,17 @@ def quiet_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")(command)
 
 
+def jobs_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(min=0),
+        default=1,
+        show_default=True,
+        help="Worker processes for tables and folders (0: one per core).",
+    )(command)
+
+
 def _load_detector(
     model_path: str, threshold: float, trust_model: bool, drop: tuple[str, ...] = ()
 ):
@@ -161,6 +173,7 @@ def _run(
     encoding: str,
     error_report: str | None,
     quiet: bool,
+    jobs: int,
     drop: tuple[str, ...] = (),
 ) -> None:
     from detector.batch import run
@@ -172,7 +185,9 @@ def _run(
     sink = Output(output, "jsonl") if mode == "label" else Output.like(output, source)
     detector = _load_detector(model_path, threshold, trust_model, drop)
     progress = _Progress(quiet)
-    stats = run(detector, source, sink, mode=mode, progress=progress)
+    stats = run(
+        detector, source, sink, mode=mode, jobs=jobs or os.cpu_count() or 1, progress=progress
+    )
     progress.done()
     if stats.skipped:
         _report_skipped(stats.skipped, error_report or (output and f"{output}.errors.jsonl"))
@@ -200,6 +215,7 @@ def _report_skipped(skipped: list[tuple[str, str]], path: str | None) -> None:
 @click.option("--drop", multiple=True, help="Also remove this kept label (e.g. --drop neutral).")
 @model_options
 @table_options
+@jobs_option
 @quiet_option
 @_fail_cleanly
 def strip(input_path: str, output: str | None, mark: bool, **options: Any) -> None:
@@ -215,6 +231,7 @@ def strip(input_path: str, output: str | None, mark: bool, **options: Any) -> No
 @click.option("-o", "--output", help="JSONL output path; stdout if omitted.")
 @model_options
 @table_options
+@jobs_option
 @quiet_option
 @_fail_cleanly
 def label(input_path: str, output: str | None, **options: Any) -> None:

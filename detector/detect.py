@@ -7,16 +7,26 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from detector.defaults import DEFAULT_KEEP, DEFAULT_THRESHOLD
 from detector.errors import ModelError
 from detector.features import segment_table
-from detector.model import ADVERT, EDITORIAL, Model, load_model
+from detector.model import (
+    ADVERT,
+    EDITORIAL,
+    Model,
+    card_path,
+    default_model_path,
+    load_model,
+)
 from detector.strip import kept_ranges, map_back, mark_spans, strip_spans
 
 __all__ = ["DEFAULT_THRESHOLD", "DEFAULT_KEEP", "Detector", "LabeledSpan"]
@@ -80,6 +90,35 @@ def _blocks(text: str, spans: list[LabeledSpan]) -> list[tuple[int, int, str, fl
     return out
 
 
+def _cached_model(path: str | None, trust: bool) -> Model:
+    """The model at ``path``, loaded (and checked) once per process while the model file and
+    its card stay unchanged."""
+    where = default_model_path() if path is None else Path(path)
+    stamp = _stamp(where)
+    if stamp is None:
+        return load_model(path, trust=trust)  # reports the missing file
+    return _load_once(path, trust, stamp, _stamp(card_path(where)))
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+@functools.lru_cache(maxsize=4)
+def _load_once(
+    path: str | None, trust: bool, model: tuple[int, int], card: tuple[int, int] | None
+) -> Model:
+    return load_model(path, trust=trust)
+
+
+def _reload(path: str | None, trust: bool, threshold: float, keep: Sequence[str]) -> Detector:
+    return Detector.load(path, trust=trust, threshold=threshold, keep=keep)
+
+
 class Detector:
     """Label the segments of articles and strip or mark the ones to remove.
 
@@ -103,6 +142,7 @@ class Detector:
         self.model = model
         self.threshold = threshold
         self.keep = tuple(keep)
+        self._loaded_from: tuple[str | None, bool] | None = None
 
     @classmethod
     def load(
@@ -114,7 +154,18 @@ class Detector:
         keep: Sequence[str] = DEFAULT_KEEP,
     ) -> Detector:
         """A detector with the model at ``path`` (the shipped model when None)."""
-        return cls(load_model(path, trust=trust), threshold=threshold, keep=keep)
+        where = None if path is None else os.fspath(path)
+        detector = cls(_cached_model(where, trust), threshold=threshold, keep=keep)
+        detector._loaded_from = (where, trust)
+        return detector
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # A detector loaded from a file travels to worker processes as its path: each worker
+        # then loads the model once (see _cached_model), not once per batch of articles.
+        if self._loaded_from is None:
+            return super().__reduce_ex__(protocol)
+        path, trust = self._loaded_from
+        return (_reload, (path, trust, self.threshold, self.keep))
 
     @property
     def removable(self) -> tuple[str, ...]:
