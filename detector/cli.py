@@ -34,27 +34,35 @@ def _fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    command = click.option(
-        "--trust-model",
-        is_flag=True,
-        help="Load a model that has no card (joblib files can run code: only trusted files).",
-    )(command)
-    command = click.option(
-        "--threshold",
-        type=click.FloatRange(0.0, 1.0),
-        default=DEFAULT_THRESHOLD,
-        show_default=True,
-        help="Advert probability from which a segment is removed; higher keeps more.",
-    )(command)
-    command = click.option(
-        "--model",
-        "model_path",
-        default=DEFAULT_MODEL,
-        show_default=True,
-        help="Model file, or 'default' for the shipped model.",
-    )(command)
-    return command
+def model_options(*, several: bool = False) -> Callable[..., Any]:
+    """--model (repeatable with ``several``, as --model default --model mine.joblib),
+    --threshold and --trust-model."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        command = click.option(
+            "--trust-model",
+            is_flag=True,
+            help="Load a model that has no card (joblib files can run code: only trusted files).",
+        )(command)
+        command = click.option(
+            "--threshold",
+            type=click.FloatRange(0.0, 1.0),
+            default=DEFAULT_THRESHOLD,
+            show_default=True,
+            help="Advert probability from which a segment is removed (1.0: never); higher "
+            "keeps more.",
+        )(command)
+        return click.option(
+            "--model",
+            "model_paths" if several else "model_path",
+            multiple=several,
+            default=[DEFAULT_MODEL] if several else DEFAULT_MODEL,
+            show_default=True,
+            help="Model file, or 'default' for the shipped model"
+            + ("; give two to compare them." if several else "."),
+        )(command)
+
+    return decorate
 
 
 def table_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -213,7 +221,7 @@ def _report_skipped(skipped: list[tuple[str, str]], path: str | None) -> None:
 @click.option("-o", "--output", help="Output path (same format as INPUT); stdout if omitted.")
 @click.option("--mark", is_flag=True, help="Wrap adverts in visible markers instead of removing.")
 @click.option("--drop", multiple=True, help="Also remove this kept label (e.g. --drop neutral).")
-@model_options
+@model_options()
 @table_options
 @jobs_option
 @quiet_option
@@ -229,7 +237,7 @@ def strip(input_path: str, output: str | None, mark: bool, **options: Any) -> No
 @cli.command()
 @click.argument("input_path", metavar="INPUT")
 @click.option("-o", "--output", help="JSONL output path; stdout if omitted.")
-@model_options
+@model_options()
 @table_options
 @jobs_option
 @quiet_option
@@ -280,22 +288,7 @@ def train(data: tuple[str, ...], output: str, holdout: float, seed: int, quiet: 
 @cli.command()
 @click.argument("data", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option(
-    "--model",
-    "model_paths",
-    multiple=True,
-    default=[DEFAULT_MODEL],
-    show_default=True,
-    help="Model file, or 'default' for the shipped model; give two to compare them.",
-)
-@click.option(
-    "--threshold",
-    type=click.FloatRange(0.0, 1.0),
-    default=DEFAULT_THRESHOLD,
-    show_default=True,
-    help="Advert probability from which a segment is removed; higher keeps more.",
-)
-@click.option("--trust-model", is_flag=True, help="Load models that have no card.")
+@model_options(several=True)
 @_fail_cleanly
 def evaluate(
     data: tuple[str, ...],
