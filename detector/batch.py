@@ -63,7 +63,7 @@ def _results(
     """Each chunk with the results for its good rows, in input order."""
     if jobs == 1:
         for chunk in chunks:
-            yield chunk, _compute(detector, mode, _good_texts(chunk))
+            yield chunk, _compute(detector, mode, [chunk.texts[k] for k in chunk.good])
         return
     from joblib import Parallel, delayed
 
@@ -72,15 +72,11 @@ def _results(
     def tasks() -> Iterator[Any]:
         for chunk in chunks:
             sent.append(chunk)
-            yield delayed(_compute)(detector, mode, _good_texts(chunk))
+            yield delayed(_compute)(detector, mode, [chunk.texts[k] for k in chunk.good])
 
     with Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs") as parallel:
         for done in parallel(tasks()):
             yield sent.popleft(), done
-
-
-def _good_texts(chunk: Chunk) -> list[str]:
-    return [t for k, t in enumerate(chunk.texts) if k not in chunk.skipped]
 
 
 def _compute(detector: Detector, mode: str, texts: list[str]) -> list[Any]:
@@ -100,7 +96,7 @@ def _write(
     text_field: str,
     stats: RunStats,
 ) -> None:
-    good = [k for k in range(len(chunk.texts)) if k not in chunk.skipped]
+    good = chunk.good
     stats.articles += len(good)
     stats.chars_in += sum(len(chunk.texts[k]) for k in good)
     stats.skipped += [(chunk.ids[k], reason) for k, reason in sorted(chunk.skipped.items())]

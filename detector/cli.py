@@ -8,6 +8,7 @@ import logging
 import os
 import string
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -134,19 +135,16 @@ class _Progress:
     """Articles and MB/s on stderr, only on a terminal and without --quiet."""
 
     def __init__(self, quiet: bool):
-        import time
-
         self.enabled = not quiet and sys.stderr.isatty()
         self.articles = 0
         self.chars = 0
         self.started = time.monotonic()
-        self._time = time.monotonic
 
     def __call__(self, articles: int, chars: int) -> None:
         self.articles += articles
         self.chars += chars
         if self.enabled:
-            seconds = max(self._time() - self.started, 1e-9)
+            seconds = max(time.monotonic() - self.started, 1e-9)
             click.echo(
                 f"\r{self.articles:,} articles  {self.articles / seconds:,.0f}/s  "
                 f"{self.chars / 1e6 / seconds:.2f} MB/s",
@@ -202,18 +200,17 @@ def _run(
 
 
 def _report_skipped(skipped: list[tuple[str, str]], path: str | None) -> None:
-    from detector.io import atomic_write
+    from detector.io import Output
 
-    lines = [json.dumps({"id": i, "error": reason}, ensure_ascii=False) for i, reason in skipped]
+    records = [{"id": i, "error": reason} for i, reason in skipped]
     if path is None:
-        for line in lines:
-            click.echo(line, err=True)
-        click.echo(f"skipped {len(lines)} bad rows (listed above)", err=True)
+        for record in records:
+            click.echo(json.dumps(record, ensure_ascii=False), err=True)
+        click.echo(f"skipped {len(records)} bad rows (listed above)", err=True)
         return
-    with atomic_write(path) as tmp:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write("".join(line + "\n" for line in lines))
-    click.echo(f"skipped {len(lines)} bad rows, passed through unchanged; see {path}", err=True)
+    with Output(path, "jsonl").writer() as writer:
+        writer.write_records(records)
+    click.echo(f"skipped {len(records)} bad rows, passed through unchanged; see {path}", err=True)
 
 
 @cli.command()

@@ -61,6 +61,11 @@ class Chunk:
     names: list[str] = field(default_factory=list)
     skipped: dict[int, str] = field(default_factory=dict)
 
+    @property
+    def good(self) -> list[int]:
+        """Indices of the rows that were read well (all but the skipped ones)."""
+        return [k for k in range(len(self.texts)) if k not in self.skipped]
+
 
 @dataclass(frozen=True)
 class RawLine:
