@@ -332,6 +332,11 @@ def evaluate(
     help="Articles shown in full; the summary counts them all.",
 )
 @click.option("--title", default="detector report", show_default=True, help="Page title.")
+@click.option(
+    "--no-curve",
+    is_flag=True,
+    help="Skip the precision/recall chart (which labels gold articles once per threshold).",
+)
 @model_options()
 @table_options
 @quiet_option
@@ -341,6 +346,7 @@ def report(
     output: str,
     limit: int,
     title: str,
+    no_curve: bool,
     model_path: str,
     threshold: float,
     trust_model: bool,
@@ -362,7 +368,7 @@ def report(
     Example: detector report articles.jsonl -o report.html --limit 100
     """
     from detector.io import Input
-    from detector.report import write_report
+    from detector.report import CURVE_THRESHOLDS, write_report
 
     sources = [
         Input(p, text_field, id_field, on_error=on_error, errors=decode_errors, encoding=encoding)
@@ -371,7 +377,13 @@ def report(
     detector = _load_detector(model_path, threshold, trust_model)
     progress = _Progress(quiet)
     data = write_report(
-        sources, output, detector, limit=limit, title=title, model_name=model_path,
+        sources,
+        output,
+        detector,
+        limit=limit,
+        curve=() if no_curve else CURVE_THRESHOLDS,
+        title=title,
+        model_name=model_path,
         progress=progress,
     )
     progress.done()

@@ -212,6 +212,18 @@ def test_curve_points_are_evaluate_at_that_threshold(gold_page: tuple[Path, str]
             assert {k: got[k] for k in METRICS} == {k: row[k] for k in METRICS}, (t, source)
 
 
+def test_no_curve_keeps_the_figures(gold_page: tuple[Path, str], gold_records: list[dict],
+                                    tiny_model_path: Path, tmp_path: Path) -> None:
+    data, out = write_jsonl(tmp_path / "gold.jsonl", gold_records), tmp_path / "r.html"
+    result = invoke("report", str(data), "-o", str(out), "--no-curve",
+                    "--model", str(tiny_model_path))
+    assert result.exit_code == 0, result.output
+    html = out.read_text("utf-8")
+    assert "Precision and recall by threshold" not in html
+    assert "Precision and recall by threshold" in gold_page[1]
+    assert Page(html).cells == Page(gold_page[1]).cells
+
+
 def test_histogram_counts_every_segment(gold_records: list[dict], detector_tiny: Detector,
                                         tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "gold.jsonl", gold_records)
