@@ -390,7 +390,8 @@ def report(
     if data.skipped:
         _report_skipped(data.skipped, error_report or f"{output}.errors.jsonl")
     total = next(iter(data.sources.values()))
-    click.echo(f"wrote {output}: {total.articles:,} articles, {len(data.articles):,} shown")
+    noun = "article" if total.articles == 1 else "articles"
+    click.echo(f"wrote {output}: {total.articles:,} {noun}, {len(data.articles):,} shown")
 
 
 def main() -> None:
