@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from detector.defaults import DEFAULT_KEEP, DEFAULT_MODEL, DEFAULT_THRESHOLD
+from detector.defaults import DEFAULT_KEEP, DEFAULT_MODEL, DEFAULT_THRESHOLD, REPORT_LIMIT
 from detector.errors import DetectorError
 from detector.io import DECODE_ERRORS, DEFAULT_ID_FIELD, DEFAULT_TEXT_FIELD, ON_ERROR
 
@@ -500,6 +500,79 @@ def _format_templates(rows: list[dict[str, Any]]) -> str:
 def _clip(text: str, width: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@cli.command()
+@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, help="Where to write the report (.html).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=REPORT_LIMIT,
+    show_default=True,
+    help="Articles shown in full; the summary counts them all.",
+)
+@click.option("--title", default="detector report", show_default=True, help="Page title.")
+@click.option(
+    "--no-curve",
+    is_flag=True,
+    help="Skip the precision/recall chart (which labels gold articles once per threshold).",
+)
+@model_options()
+@table_options
+@quiet_option
+@_fail_cleanly
+def report(
+    inputs: tuple[str, ...],
+    output: str,
+    limit: int,
+    title: str,
+    no_curve: bool,
+    model_path: str,
+    threshold: float,
+    trust_model: bool,
+    text_field: str,
+    id_field: str,
+    on_error: str,
+    decode_errors: str,
+    encoding: str,
+    error_report: str | None,
+    quiet: bool,
+) -> None:
+    """Write one self-contained HTML page showing what is removed from INPUT and why.
+
+    Adverts are highlighted with their scores; a summary per source gives the share of text
+    removed and a score histogram. JSONL articles with gold `spans` (data/FORMAT.md) also
+    show false positives and misses and a precision/recall-by-threshold chart (labeling them
+    once per threshold).
+
+    Example: detector report articles.jsonl -o report.html --limit 100
+    """
+    from detector.io import Input
+    from detector.report import CURVE_THRESHOLDS, write_report
+
+    sources = [
+        Input(p, text_field, id_field, on_error=on_error, errors=decode_errors, encoding=encoding)
+        for p in inputs
+    ]
+    detector = _load_detector(model_path, threshold, trust_model)
+    progress = _Progress(quiet)
+    data = write_report(
+        sources,
+        output,
+        detector,
+        limit=limit,
+        curve=() if no_curve else CURVE_THRESHOLDS,
+        title=title,
+        model_name=model_path,
+        progress=progress,
+    )
+    progress.done()
+    if data.skipped:
+        _report_skipped(data.skipped, error_report or f"{output}.errors.jsonl")
+    total = next(iter(data.sources.values()))
+    noun = "article" if total.articles == 1 else "articles"
+    click.echo(f"wrote {output}: {total.articles:,} {noun}, {len(data.articles):,} shown")
 
 
 def main() -> None:

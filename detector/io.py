@@ -30,6 +30,7 @@ __all__ = [
     "Output",
     "atomic_write",
     "input_kind",
+    "labeled_spans",
     "read_labeled",
 ]
 
@@ -500,6 +501,12 @@ def read_labeled(path: str) -> list[dict[str, Any]]:
     if not records:
         raise DataError(f"{path} is empty")
     return records
+
+
+def labeled_spans(record: dict[str, Any], where: str) -> list[dict[str, Any]]:
+    """The record's ``spans``, checked as :func:`read_labeled` checks them (errors name
+    ``where``)."""
+    return _valid_spans(record, where)
 
 
 def _valid_spans(record: dict[str, Any], where: str) -> list[dict[str, Any]]:
