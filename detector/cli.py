@@ -108,7 +108,7 @@ def table_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def template_options(*, evaluating: bool = False) -> Callable[..., Any]:
+def template_options(*, evaluating: bool = False, reporting: bool = False) -> Callable[..., Any]:
     """--templates FILE, --batch/--no-batch and --site-field (see detector.templates)."""
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -127,6 +127,9 @@ def template_options(*, evaluating: bool = False) -> Callable[..., Any]:
                 if evaluating
                 else "First count each site's recurring segment shapes over all of INPUT and "
                 "use them as evidence (two passes; not for stdin)."
+                if not reporting
+                else "First count each site's recurring segment shapes over all INPUTs, as "
+                "strip does, and use them as evidence."
             ),
         )(command)
         return click.option(
@@ -247,7 +250,8 @@ def _batch_templates(
     jobs: int,
     quiet: bool,
 ) -> Iterator[Any]:
-    """The template counts to label with: a saved table, a first pass over the input, or none.
+    """The template counts to label with: a saved table, a first pass over the input(s), or
+    none.
 
     With several workers a counted table is saved to a temporary file first, so that it
     travels to them as a path (each loads it once) instead of with every chunk.
@@ -258,11 +262,14 @@ def _batch_templates(
     if templates_path is not None:
         yield load_templates(templates_path)
         return
-    if not batch or source.kind == "stdin":
+    sources = source if isinstance(source, list) else [source]
+    if not batch or any(s.kind == "stdin" for s in sources):
         yield None
         return
     progress = _Progress(quiet, "articles counted")
-    table = count_input(source, site_field=site_field, progress=progress)
+    table = None
+    for one in sources:
+        table = count_input(one, site_field=site_field, table=table, progress=progress)
     progress.done()
     if jobs == 1:
         yield table
@@ -520,6 +527,7 @@ def _clip(text: str, width: int) -> str:
 )
 @model_options()
 @table_options
+@template_options(reporting=True)
 @quiet_option
 @_fail_cleanly
 def report(
@@ -538,6 +546,9 @@ def report(
     encoding: str,
     error_report: str | None,
     quiet: bool,
+    templates_path: str | None,
+    batch: bool,
+    site_field: str | None,
 ) -> None:
     """Write one self-contained HTML page showing what is removed from INPUT and why.
 
@@ -556,18 +567,21 @@ def report(
         for p in inputs
     ]
     detector = _load_detector(model_path, threshold, trust_model)
-    progress = _Progress(quiet)
-    data = write_report(
-        sources,
-        output,
-        detector,
-        limit=limit,
-        curve=() if no_curve else CURVE_THRESHOLDS,
-        title=title,
-        model_name=model_path,
-        progress=progress,
-    )
-    progress.done()
+    with _batch_templates(sources, templates_path, batch, site_field, 1, quiet) as templates:
+        detector.templates = templates
+        progress = _Progress(quiet)
+        data = write_report(
+            sources,
+            output,
+            detector,
+            limit=limit,
+            curve=() if no_curve else CURVE_THRESHOLDS,
+            title=title,
+            model_name=model_path,
+            progress=progress,
+            site_field=site_field,
+        )
+        progress.done()
     if data.skipped:
         _report_skipped(data.skipped, error_report or f"{output}.errors.jsonl")
     total = next(iter(data.sources.values()))
