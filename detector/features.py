@@ -105,7 +105,7 @@ def segment_table(articles: Iterable[tuple[str, str]]) -> tuple[pd.DataFrame, li
         line = np.fromiter((s.line for s in segs), dtype=np.int64, count=n)
         i = np.arange(n)
         n_lines = segs[-1].line + 1
-        keys = [_DIGITS.sub("0", t.lower()) for t in texts]
+        keys = _repeat_keys(texts)
         shapes = Counter(keys)
         new_line = np.diff(line, prepend=-1) != 0
         rows["doc"] += [doc_id] * n
@@ -127,6 +127,16 @@ def segment_table(articles: Iterable[tuple[str, str]]) -> tuple[pd.DataFrame, li
     else:
         rows.update({k: [] for k in position})
     return pd.DataFrame(rows), all_segments
+
+
+def _repeat_keys(texts: list[str]) -> list[str]:
+    """Each text lower-cased with its digit runs as "0": repeats differ only in numbers."""
+    # One lower() and one sub() over the joined texts; NUL is neither a digit nor changed by
+    # lower(), so the split gives the texts back unless one of them holds a NUL itself.
+    keys = _DIGITS.sub("0", "\0".join(texts).lower()).split("\0")
+    if len(keys) != len(texts):
+        keys = [_DIGITS.sub("0", t.lower()) for t in texts]
+    return keys
 
 
 class ShapeFeatures(TransformerMixin, BaseEstimator):
@@ -175,10 +185,23 @@ _SHAPE_NAMES = [
 ]
 
 
-# Characters without which a cue's regex cannot match: most segments have none of them, and a
-# substring test is far cheaper than a regex search.
-_CURRENCY_HINTS = tuple("$ € £ ¥ ₹ EUR USD GBP Rs INR Euro Dollar crore lakh".split())
-_URL_HINTS = tuple(":// www. @ .com .de .net .org .in .co.uk .io".split())
+# Substrings without which a cue's regex cannot match: most segments have none of them, and one
+# scan for them all is far cheaper than the cue's own regex.
+_CURRENCY_HINTS = re.compile(
+    "|".join(map(re.escape, "$ € £ ¥ ₹ EUR USD GBP Rs INR Euro Dollar crore lakh".split()))
+)
+_URL_HINTS = re.compile(
+    "|".join(map(re.escape, ":// www. @ .com .de .net .org .in .co.uk .io".split()))
+)
+# _DATE split by how its alternatives start, each compiled so that the regex engine can skip
+# quickly to a digit or to a month's first letter; together they match where _DATE matches.
+_DATE_PARTS = (
+    re.compile(
+        rf"\b\d(?:\d?\.\s?(?:{_MONTHS})|\d?\.\d{{1,2}}\.\d{{2,4}}|\d{{3}}-\d{{2}}-\d{{2}})",
+        re.IGNORECASE,
+    ),
+    re.compile(rf"(?=[jfmasond])\b(?:{_MONTHS})[a-z]*\.? \d{{1,2}}", re.IGNORECASE),
+)
 _CODE_HINTS = frozenset("(){}=<[")
 _SEPARATOR_HINTS = frozenset("|»›→>•")
 _QUOTES = frozenset('"„“”«»')
@@ -213,9 +236,9 @@ def _char_flags(text: str) -> np.ndarray:
     return flags
 
 
-def _has(pattern: re.Pattern[str], text: str, hints: Iterable[str]) -> bool:
+def _has(pattern: re.Pattern[str], text: str, hints: re.Pattern[str]) -> bool:
     """Whether ``pattern`` occurs in ``text``; searched only if one of its hints occurs."""
-    return any(h in text for h in hints) and pattern.search(text) is not None
+    return hints.search(text) is not None and pattern.search(text) is not None
 
 
 def _shapes(texts: list[str]) -> np.ndarray:
@@ -286,7 +309,7 @@ def _cues(text: str, has_digit: bool) -> tuple[float, ...]:
     return (
         _has(_CURRENCY, text, _CURRENCY_HINTS),
         # every date pattern has a decimal digit, and a decimal digit is a digit
-        has_digit and _DATE.search(text) is not None,
+        has_digit and any(p.search(text) is not None for p in _DATE_PARTS),
         min(text.count("!"), 3) / 3,
         min(text.count("?"), 3) / 3,
         "?!" in text or "!?" in text,

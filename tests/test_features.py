@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -205,3 +206,48 @@ def test_tail_stats_equal_the_plain_loop(docs: list[str], seed: int) -> None:
     got = _tail_stats(proba, np.array(docs))
     want = _plain_tail_stats(proba, np.array(docs))
     assert all(np.array_equal(g, w) for g, w in zip(got, want))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["1", "12", "2024", "-", "01", ".", " ", "\n", "Mai", "jan",
+                                 "ſep", "MÄRZ", "uary", "x", "Oct.", "3.5.24", "ab"]),
+                max_size=12).map("".join))
+def test_date_parts_match_where_the_date_regex_matches(text: str) -> None:
+    from detector.features import _DATE, _DATE_PARTS
+
+    assert any(p.search(text) for p in _DATE_PARTS) == bool(_DATE.search(text))
+
+
+def _plain_table(articles: list[tuple[str, str]]) -> pd.DataFrame:
+    """segment_table built one row at a time."""
+    import re
+    from collections import Counter
+
+    from detector.segment import segment
+
+    digits = re.compile(r"\d+")
+    rows: dict[str, list] = {k: [] for k in ["doc", "idx", "text", *POSITION_COLUMNS]}
+    for doc_id, text in articles:
+        segs = segment(text)
+        n, n_lines = len(segs), (segs[-1].line + 1 if segs else 1)
+        shapes = Counter(digits.sub("0", s.text.lower()) for s in segs)
+        for i, s in enumerate(segs):
+            values = [doc_id, i, s.text, i / max(n - 1, 1), min(n - 1 - i, 10) / 10,
+                      float(i == 0), float(i == n - 1),
+                      float(i == 0 or segs[i - 1].line != s.line),
+                      float(i == n - 1 or segs[i + 1].line != s.line),
+                      s.line / max(n_lines - 1, 1), min(n_lines - 1 - s.line, 10) / 10,
+                      min(shapes[digits.sub("0", s.text.lower())] - 1, 3) / 3]
+            for key, value in zip(rows, values):
+                rows[key].append(value)
+    return pd.DataFrame(rows)
+
+
+def test_segment_table_equals_the_plain_loop(train_records: list) -> None:
+    articles = [(r["id"], r["text"]) for r in train_records[::50]]
+    articles += [("nul", "Buy 1 now.\x00 Buy 2 now.\x00"), ("dotted-i", "İ 1. İ 22.\nİ 3."),
+                 ("empty", ""), ("space", " \n ")]
+    table, _ = segment_table(articles)
+    want = _plain_table(articles)
+    assert table.equals(want) and (table.dtypes == want.dtypes).all()
+    assert segment_table([])[0].equals(_plain_table([]))
