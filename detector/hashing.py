@@ -116,15 +116,9 @@ def _word_grams(
     lengths = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat))
     first = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64)
     buf, offsets = _utf8(" ".join(flat))
-    starts, ends, rows = [], [], []
-    lo, hi = ngram_range
-    for n in range(lo, hi + 1):
-        i = np.arange(max(len(flat) - n + 1, 0))
-        i = i[doc[i] == doc[i + n - 1]]
-        starts.append(first[i])
-        ends.append(first[i + n - 1] + lengths[i + n - 1])
-        rows.append(doc[i])
-    return _as_bytes(buf, offsets, starts, ends, rows)
+    i, n = _windows(doc, *ngram_range)
+    last = i + n - 1
+    return _as_bytes(buf, offsets, first[i], first[last] + lengths[last], doc[i])
 
 
 def _char_wb_grams(
@@ -137,28 +131,32 @@ def _char_wb_grams(
     padded = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat)) + 2
     word_of = np.repeat(np.arange(len(flat)), padded)
     buf, offsets = _utf8(" " + "  ".join(flat) + " " if flat else "")
-    starts, ends, rows = [], [], []
-    lo, hi = ngram_range
-    for n in range(lo, hi + 1):
-        p = np.arange(max(len(word_of) - n + 1, 0))
-        p = p[word_of[p] == word_of[p + n - 1]]
-        starts.append(p)
-        ends.append(p + n)
-        rows.append(doc[word_of[p]])
-    return _as_bytes(buf, offsets, starts, ends, rows)
+    p, n = _windows(word_of, *ngram_range)
+    return _as_bytes(buf, offsets, p, p + n, doc[word_of[p]])
+
+
+def _windows(group: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """(first item, size) of every run of ``lo`` to ``hi`` consecutive items of one group.
+
+    Ordered by first item, so that the n-grams come row by row: sorting their keys later is
+    then mostly merging rows that are already in order.
+    """
+    sizes = np.arange(lo, hi + 1)
+    first = np.arange(len(group))[:, None]
+    last = first + sizes - 1
+    inside = last < len(group)
+    inside &= group[first] == group[np.minimum(last, max(len(group) - 1, 0))]
+    return np.broadcast_to(first, inside.shape)[inside], np.broadcast_to(sizes, inside.shape)[
+        inside
+    ]
 
 
 def _as_bytes(
-    buf: np.ndarray,
-    offsets: np.ndarray,
-    starts: list[np.ndarray],
-    ends: list[np.ndarray],
-    rows: list[np.ndarray],
+    buf: np.ndarray, offsets: np.ndarray, starts: np.ndarray, ends: np.ndarray, rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Character ranges -> byte ranges of the buffer."""
-    first = offsets[np.concatenate(starts)] if starts else np.zeros(0, np.int64)
-    last = offsets[np.concatenate(ends)] if ends else np.zeros(0, np.int64)
-    return buf, first, last - first, np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    first = offsets[starts]
+    return buf, first, offsets[ends] - first, rows
 
 
 def _rotl(x: np.ndarray, r: int) -> np.ndarray:
