@@ -121,14 +121,21 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "context_")
+        return self.context_proba(self.first_proba(X), X)
+
+    def first_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """First-pass class probabilities of each segment row of ``X``."""
         # The sparse n-gram matrix is by far the largest object: build it a slice at a time,
         # so memory stays flat however many segments (or however long an article) come in.
-        first = np.vstack(
+        return np.vstack(
             [
                 _aligned_proba(self.base_, X.iloc[i : i + PREDICT_ROWS], self.classes_)
                 for i in range(0, max(len(X), 1), PREDICT_ROWS)
             ]
         )
+
+    def context_proba(self, first: np.ndarray, X: pd.DataFrame) -> np.ndarray:
+        """Final class probabilities from the first pass's (``first``) over the rows of ``X``."""
         ctx = context_features(first, X, window=self.window)
         return _aligned_proba(self.context_, ctx, self.classes_)
 
@@ -173,10 +180,20 @@ class Model:
 
     classifier: SegmentClassifier
     card: dict[str, Any] = field(default_factory=dict)
+    _scorer: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def labels(self) -> list[str]:
         return [str(c) for c in self.classifier.classes_]
+
+    def predict_proba(self, table: pd.DataFrame) -> np.ndarray:
+        """``classifier.predict_proba(table)`` up to float rounding, faster: texts already seen
+        by this model are not featurized again (see :mod:`detector.scoring`)."""
+        from detector.scoring import CachedScorer  # scoring builds on this module's classifier
+
+        if self._scorer is None or self._scorer.classifier is not self.classifier:
+            self._scorer = CachedScorer(self.classifier)
+        return self._scorer.predict_proba(table)
 
 
 def default_model_path() -> Path:
