@@ -92,7 +92,10 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.length_weight = length_weight
 
-    def fit(self, X: pd.DataFrame, y: Sequence[str]) -> SegmentClassifier:
+    def fit(
+        self, X: pd.DataFrame, y: Sequence[str], sample_weight: Sequence[float] | None = None
+    ) -> SegmentClassifier:
+        """Fit both passes; ``sample_weight`` (one per row) multiplies the length weights."""
         y = np.asarray(y)
         groups = X["doc"].to_numpy()
         n_docs = len(set(groups))
@@ -106,6 +109,13 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
         features = Pipeline(clone(self.base).steps[:-1])
         Xt = features.fit_transform(X)
         w = X["text"].str.len().to_numpy(dtype=np.float64) ** self.length_weight
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            if sample_weight.shape != w.shape or not np.all(sample_weight >= 0):
+                raise ValueError("sample_weight needs one non-negative weight per row")
+            w = w * sample_weight
+        if not w.sum() > 0:
+            raise ValueError("sample_weight is zero everywhere")
         w /= w.mean()
         oof = np.zeros((len(y), len(self.classes_)))
         folds = GroupKFold(n_splits=min(self.cv, n_docs))

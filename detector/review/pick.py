@@ -1,0 +1,300 @@
+"""Pick the segments whose labels would teach the model most (uncertainty sampling).
+
+Every segment of the corpus is scored by the model; the ones whose advert score is closest to
+the threshold (where the model hesitates) come first. To spread the picks, a segment whose
+normalised shape (digits and capitalised words masked) was already picked is left out, an
+article gives at most ``per_article`` segments, and the sites take turns (round robin, each
+site offering its most uncertain segment left), optionally capped by ``per_site``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from detector.defaults import DEFAULT_PER_ARTICLE
+from detector.errors import InputError
+from detector.io import Chunk, Input
+from detector.model import EDITORIAL
+from detector.review.tasks import DEFAULT_LABELS, task_format, write_tasks
+
+__all__ = [
+    "CONTEXT_CHARS",
+    "DEFAULT_PER_ARTICLE",
+    "PickResult",
+    "pick",
+    "pick_to_file",
+    "site_of",
+    "text_shape",
+]
+
+log = logging.getLogger(__name__)
+
+#: Characters of article text shown before and after the segment.
+CONTEXT_CHARS = 300
+#: Candidates kept per site, as a multiple of the number of tasks asked for (bounds memory).
+_POOL_FACTOR = 4
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_SPACE = re.compile(r"\s+")
+
+
+def text_shape(text: str) -> str:
+    """The text with digits and capitalised words masked: one template, one shape.
+
+    >>> text_shape("BASF-Aktie: Kaufen oder verkaufen?! Analyse vom 7. August")
+    'X-X: X oder verkaufen?! X vom 0. X'
+    """
+
+    def mask(match: re.Match[str]) -> str:
+        word = match.group()
+        if any(c.isdigit() for c in word):
+            return "0"
+        return "X" if word[0].isupper() else word
+
+    return _SPACE.sub(" ", _WORD.sub(mask, text)).strip()[:200]
+
+
+def site_of(fields: dict[str, Any], site_field: str) -> str | None:
+    """The article's site: ``site_field`` if set, else the host of a ``url`` field."""
+    value = fields.get(site_field)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    url = fields.get("url")
+    if isinstance(url, str) and url.strip():
+        try:
+            host = urlsplit(url.strip()).hostname
+        except ValueError:
+            host = None
+        if host:
+            return host.removeprefix("www.")
+    return None
+
+
+@dataclass
+class _Article:
+    id: str
+    text: str
+    site: str | None
+    model_spans: list[dict[str, Any]]
+
+
+@dataclass
+class _Candidate:
+    distance: float
+    order: int  # corpus order: ties go to the earlier segment
+    article: _Article
+    start: int
+    end: int
+    score: float
+    guess: str
+    shape: str
+
+    def key(self) -> tuple[float, int]:
+        return (self.distance, self.order)
+
+
+def pick(
+    corpus: str,
+    detector: Any,
+    *,
+    n: int = 200,
+    per_article: int = DEFAULT_PER_ARTICLE,
+    per_site: int | None = None,
+    site_field: str = "source",
+    text_field: str = "text",
+    id_field: str = "id",
+    encoding: str = "utf-8",
+    progress: Callable[[int, int], None] | None = None,
+) -> list[dict[str, Any]]:
+    """The ``n`` most informative segments of ``corpus`` as review tasks.
+
+    Parameters
+    ----------
+    corpus : str
+        Anything ``detector label`` reads: text file, folder, JSONL, CSV or Parquet.
+    detector : Detector
+        Scores the segments; its threshold is where the model hesitates most.
+    n : int
+        How many tasks (fewer if the corpus has fewer distinct segments).
+    per_article, per_site : int
+        Caps on the tasks from one article and from one site (None: no site cap).
+    site_field : str
+        Field naming the site; without it the host of a ``url`` field, else one site.
+    progress : callable
+        Called with (articles, characters) after each chunk.
+    """
+    if n < 1 or per_article < 1 or (per_site is not None and per_site < 1):
+        raise ValueError("n, per_article and per_site must be positive")
+    source = Input(corpus, text_field, id_field, encoding=encoding)
+    pools: dict[str, dict[str, _Candidate]] = {}
+    seen_ids: set[str] = set()
+    order = 0
+    for chunk in source.chunks():
+        texts = [chunk.texts[k] for k in chunk.good]
+        labeled = detector.label_many(texts)
+        for k, spans in zip(chunk.good, labeled):
+            article_id = chunk.ids[k]
+            if article_id in seen_ids:
+                raise InputError(
+                    f"{corpus}: article id {article_id!r} appears twice; tasks need unique "
+                    f"ids (pass --id-field)"
+                )
+            seen_ids.add(article_id)
+            fields = _row_fields(chunk, k, (site_field, "url"))
+            article = _Article(
+                article_id,
+                chunk.texts[k],
+                site_of(fields, site_field),
+                [
+                    {"start": s.start, "end": s.end, "label": s.label}
+                    for s in spans
+                    if s.label != EDITORIAL
+                ],
+            )
+            candidates = []
+            for s in spans:
+                segment_text = article.text[s.start : s.end]
+                if not any(c.isalnum() for c in segment_text):
+                    continue
+                distance = abs(s.score - detector.threshold)
+                candidates.append(
+                    _Candidate(distance, order, article, s.start, s.end, s.score, s.label,
+                               text_shape(segment_text))
+                )
+                order += 1
+            _offer(pools.setdefault(article.site or "", {}), candidates, per_article, n)
+        if progress is not None:
+            progress(len(texts), sum(len(t) for t in texts))
+    chosen = _round_robin(pools, n, per_site)
+    log.info("picked %d segments from %d sites", len(chosen), len(pools))
+    return [_task(k, c) for k, c in enumerate(chosen, 1)]
+
+
+def _row_fields(chunk: Chunk, k: int, names: Sequence[str]) -> dict[str, Any]:
+    """The named fields of row ``k`` (JSONL record or table row); none for text and folders."""
+    rows = chunk.rows
+    if isinstance(rows, list):
+        row = rows[k] if k < len(rows) else None
+        return {n: row.get(n) for n in names} if isinstance(row, dict) else {}
+    if rows is not None and hasattr(rows, "columns"):
+        return {n: rows[n].iloc[k] for n in names if n in rows.columns}
+    return {}
+
+
+def _offer(
+    pool: dict[str, _Candidate], candidates: list[_Candidate], per_article: int, n: int
+) -> None:
+    """Add an article's most uncertain distinct shapes to its site's pool, keeping the pool
+    to the most uncertain few (one candidate per shape)."""
+    taken = 0
+    shapes = set()
+    for c in sorted(candidates, key=_Candidate.key):
+        if taken == per_article:
+            break
+        if c.shape in shapes:
+            continue
+        shapes.add(c.shape)
+        taken += 1
+        old = pool.get(c.shape)
+        if old is None or c.key() < old.key():
+            pool[c.shape] = c
+    limit = _POOL_FACTOR * n
+    if len(pool) > 2 * limit:
+        keep = heapq.nsmallest(limit, pool.values(), key=_Candidate.key)
+        pool.clear()
+        pool.update((c.shape, c) for c in keep)
+
+
+def _round_robin(
+    pools: dict[str, dict[str, _Candidate]], n: int, per_site: int | None
+) -> list[_Candidate]:
+    """Sites take turns, most uncertain site first; each turn gives the site's most uncertain
+    candidate whose shape and article are still free."""
+    queues = {site: sorted(pool.values(), key=_Candidate.key) for site, pool in pools.items()}
+    turn = sorted((q for q in queues.values() if q), key=lambda q: q[0].key())
+    iterators: list[Iterator[_Candidate]] = [iter(q) for q in turn]
+    counts = [0] * len(iterators)
+    chosen: list[_Candidate] = []
+    shapes: set[str] = set()
+    live = list(range(len(iterators)))
+    while live and len(chosen) < n:
+        still = []
+        for i in live:
+            if len(chosen) == n:
+                break
+            if per_site is not None and counts[i] >= per_site:
+                continue
+            for c in iterators[i]:
+                if c.shape not in shapes:
+                    shapes.add(c.shape)
+                    chosen.append(c)
+                    counts[i] += 1
+                    still.append(i)
+                    break
+        live = still
+    return chosen
+
+
+def _task(number: int, c: _Candidate) -> dict[str, Any]:
+    text = c.article.text
+    before = text[max(0, c.start - CONTEXT_CHARS) : c.start]
+    after = text[c.end : c.end + CONTEXT_CHARS]
+    return {
+        "task": number,
+        "article": c.article.id,
+        "site": c.article.site,
+        "start": c.start,
+        "end": c.end,
+        "score": round(c.score, 4),
+        "guess": c.guess,
+        "label": None,
+        "before": before,
+        "segment": text[c.start : c.end],
+        "after": after,
+        "text": text,
+        "model_spans": c.article.model_spans,
+    }
+
+
+@dataclass
+class PickResult:
+    """The tasks picked and the files they were written to."""
+
+    tasks: list[dict[str, Any]]
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def articles(self) -> int:
+        return len({t["article"] for t in self.tasks})
+
+    @property
+    def sites(self) -> int:
+        return len({t["site"] for t in self.tasks})
+
+
+def pick_to_file(
+    corpus: str,
+    output: str,
+    detector: Any,
+    *,
+    fmt: str | None = None,
+    labels: Sequence[str] = (),
+    **options: Any,
+) -> PickResult:
+    """:func:`pick` and write the tasks to ``output`` as JSONL, CSV or Label Studio JSON
+    (``fmt``, else from the extension: .jsonl, .csv, .json); ``labels`` are offered to the
+    labeler besides advert, editorial and neutral."""
+    kind = task_format(output, fmt)
+    tasks = pick(corpus, detector, **options)
+    offered = list(dict.fromkeys([*DEFAULT_LABELS, *labels]))
+    model = getattr(detector, "_loaded_from", None)
+    name = f"detector {model[0] or 'default'}" if model else "detector"
+    files = write_tasks(tasks, output, kind, labels=offered, model_name=name)
+    return PickResult(tasks, files)
