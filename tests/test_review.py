@@ -405,8 +405,8 @@ EXPECTED = [
     {"id": "a1", "text": ARTICLE, "source": "example.com",
      "spans": [{"start": 20, "end": 52, "label": "advert"},
                {"start": 53, "end": 65, "label": "neutral"}]},
-    {"id": "b2", "text": "Another story.\nRead also: ten tips\nMore story.", "source": "example.com",
-     "spans": [{"start": 15, "end": 34, "label": "advert"}]},
+    {"id": "b2", "text": "Another story.\nRead also: ten tips\nMore story.",
+     "source": "example.com", "spans": [{"start": 15, "end": 34, "label": "advert"}]},
 ]
 
 
