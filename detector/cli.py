@@ -679,6 +679,23 @@ def pick(
     click.echo("wrote " + " and ".join(str(f) for f in result.files))
 
 
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def _read_key() -> str:
+    """One key from the terminal; from a pipe, the next non-blank character ('' at the end),
+    so that answers can be scripted: ``printf 'aen' | detector review label tasks.jsonl``."""
+    if not _stdin_is_terminal():
+        while (key := sys.stdin.read(1)).isspace():
+            pass
+        return key
+    try:
+        return click.getchar()
+    except (KeyboardInterrupt, EOFError):
+        return "q"
+
+
 @review.command("label")
 @click.argument("tasks")
 @_fail_cleanly
@@ -699,13 +716,7 @@ def review_label(tasks: str) -> None:
             click.echo()
         click.echo(screen)
 
-    def read_key() -> str:
-        try:
-            return click.getchar()
-        except (KeyboardInterrupt, EOFError):
-            return "q"
-
-    result = label_tasks(tasks, read_key, show)
+    result = label_tasks(tasks, _read_key, show)
     click.echo(
         f"answered {result.answered}, undid {result.undone}; {result.open} of {result.total} "
         f"tasks open; saved in {tasks}"

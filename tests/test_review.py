@@ -344,9 +344,24 @@ def test_label_loop_shows_the_segment_highlighted(task_file: Path) -> None:
     label_tasks(str(task_file), lambda: next(keys), screens.append)
     screen = screens[0]
     assert f"task 1 of 6  site {task['site']}  article {task['article']}" in screen
-    assert "\x1b[30m\x1b[43m\x1b[1m" + task["segment"] in screen  # black on yellow, bold
+    assert "\x1b[30m\x1b[43m\x1b[1m⟦" + task["segment"] + "⟧" in screen  # black on yellow
     assert f"model: {task['guess']} (advert score {task['score']:.2f})" in screen
     assert screen.endswith("[a]dvert  [e]ditorial  [n]eutral  [s]kip  [u]ndo  [q]uit")
+
+
+def test_label_loop_reads_single_keys_on_a_terminal(task_file: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import detector.cli
+
+    # On a terminal the keys come from click.getchar (which CliRunner feeds from the input).
+    monkeypatch.setattr(detector.cli, "_stdin_is_terminal", lambda: True)
+    ok("review", "label", str(task_file), input="ae\n")
+    assert labels_of(task_file)[:3] == ["advert", "editorial", None]
+
+
+def test_label_loop_from_a_pipe_skips_blanks(task_file: Path) -> None:
+    ok("review", "label", str(task_file), input="a\n e\n")
+    assert labels_of(task_file)[:3] == ["advert", "editorial", None]
 
 
 def test_every_answer_is_on_disk_before_the_next_key(task_file: Path) -> None:
@@ -368,6 +383,30 @@ def test_every_answer_is_on_disk_before_the_next_key(task_file: Path) -> None:
     ]
     assert (result.answered, result.open, result.total) == (4, 2, 6)
     assert not list(task_file.parent.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGKILL"])
+def test_killed_labeling_keeps_every_answer(task_file: Path, signal_name: str) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "detector", "review", "label", str(task_file)],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    assert proc.stdin is not None
+    proc.stdin.write(b"ae")
+    proc.stdin.flush()  # the pipe stays open: the loop now waits for the third key
+    deadline = time.monotonic() + 60
+    while labels_of(task_file)[:2] != ["advert", "editorial"]:
+        assert time.monotonic() < deadline, "the answers never reached the file"
+        time.sleep(0.05)
+    proc.send_signal(getattr(signal, signal_name))
+    proc.wait(timeout=60)
+    assert labels_of(task_file) == ["advert", "editorial", None, None, None, None]
+    assert not list(task_file.parent.glob(".*.tmp"))
+    proc.stdin.close()
 
 
 def test_label_needs_a_task_file(tmp_path: Path) -> None:

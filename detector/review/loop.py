@@ -41,7 +41,8 @@ def render_task(task: dict[str, Any], total: int, note: str = "") -> str:
     head = f"task {task.get('task', '?')} of {total}{site}  article {task['article']}"
     body = (
         click.style(("…" if before else "") + before, dim=True)
-        + click.style(str(task["segment"]), bold=True, bg="yellow", fg="black")
+        # Brackets too, so the segment stands out where there are no colours.
+        + click.style(f"⟦{task['segment']}⟧", bold=True, bg="yellow", fg="black")
         + click.style(after + ("…" if after else ""), dim=True)
     )
     guess = f"model: {task.get('guess', '?')} (advert score {float(task.get('score', 0)):.2f})"
