@@ -667,6 +667,7 @@ def pick(
         _load_detector(model_path, threshold, trust_model),
         fmt=fmt,
         labels=extra_labels,
+        model_name=f"detector {model_path}",
         n=count,
         progress=progress,
         **options,

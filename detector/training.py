@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import random
 import time
 from collections import Counter
@@ -244,14 +245,15 @@ def read_training_files(
     Returns the records, one weight per record (its file's weight, default 1) and a
     description of each file for the model card. An article id may appear in one file only.
     """
-    weights = dict(weights or {})
-    unknown = [p for p in weights if p not in paths]
+    # ./mine.jsonl and mine.jsonl name the same file.
+    weights = {os.path.normpath(p): w for p, w in (weights or {}).items()}
+    unknown = [p for p in weights if p not in {os.path.normpath(q) for q in paths}]
     if unknown:
         raise DataError(
             f"--weight names {unknown[0]}, which is not one of the data files "
             f"({', '.join(paths) or 'none'})"
         )
-    files = [(p, weights.get(p, 1.0), False) for p in paths]
+    files = [(p, weights.get(os.path.normpath(p), 1.0), False) for p in paths]
     if base:
         files.append((str(base_data_path()), 1.0, True))
     if not files:

@@ -264,7 +264,7 @@ def _csv_answers(path: str) -> Iterator[_Answer]:
         if name not in columns:
             raise InputError(f"{path} has no column '{name}' (columns: {', '.join(columns)})")
     for i, row in enumerate(frame.to_dict("records")):
-        yield _Answer(f"{path} row {i + 2}", row, row["label"])
+        yield _Answer(f"{path} row {i + 2}", {str(k): v for k, v in row.items()}, row["label"])
 
 
 def _labelstudio_answers(path: str) -> Iterator[_Answer]:

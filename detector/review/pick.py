@@ -286,15 +286,15 @@ def pick_to_file(
     *,
     fmt: str | None = None,
     labels: Sequence[str] = (),
+    model_name: str = "detector",
     **options: Any,
 ) -> PickResult:
     """:func:`pick` and write the tasks to ``output`` as JSONL, CSV or Label Studio JSON
     (``fmt``, else from the extension: .jsonl, .csv, .json); ``labels`` are offered to the
-    labeler besides advert, editorial and neutral."""
+    labeler besides advert, editorial and neutral; ``model_name`` names the model in Label
+    Studio's predictions."""
     kind = task_format(output, fmt)
     tasks = pick(corpus, detector, **options)
     offered = list(dict.fromkeys([*DEFAULT_LABELS, *labels]))
-    model = getattr(detector, "_loaded_from", None)
-    name = f"detector {model[0] or 'default'}" if model else "detector"
-    files = write_tasks(tasks, output, kind, labels=offered, model_name=name)
+    files = write_tasks(tasks, output, kind, labels=offered, model_name=model_name)
     return PickResult(tasks, files)
