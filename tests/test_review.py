@@ -409,6 +409,15 @@ def test_killed_labeling_keeps_every_answer(task_file: Path, signal_name: str) -
     proc.stdin.close()
 
 
+def test_label_refuses_csv_and_label_studio_tasks(tmp_path: Path) -> None:
+    for name in ("tasks.csv", "tasks.json"):
+        path = tmp_path / name
+        path.write_text("task\n1\n", encoding="utf-8")
+        fails(f"{path}: review label works on JSONL tasks (review pick -o tasks.jsonl); label a "
+              "CSV in a spreadsheet or Label Studio tasks in Label Studio, then run review "
+              "import", "review", "label", str(path))
+
+
 def test_label_needs_a_task_file(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "x.jsonl", [{"id": "a", "text": "no task"}])
     fails(f"{path} line 1 has no field 'article' (not a review pick task file)",

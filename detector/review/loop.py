@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
 
+from detector.errors import InputError
 from detector.review.tasks import SKIP, read_task_file, save_task_file
 
 __all__ = ["KEYS", "LoopResult", "label_tasks", "render_task"]
@@ -69,6 +71,11 @@ def label_tasks(
     show : callable
         Shows a screen of text.
     """
+    if Path(path).suffix.lower() in (".csv", ".json"):
+        raise InputError(
+            f"{path}: review label works on JSONL tasks (review pick -o tasks.jsonl); label a "
+            "CSV in a spreadsheet or Label Studio tasks in Label Studio, then run review import"
+        )
     tasks = read_task_file(path)
     history: list[int] = []
     answered = undone = 0
