@@ -630,8 +630,6 @@ def review() -> None:
               show_default=True, help="At most this many segments from one article.")
 @click.option("--per-site", type=click.IntRange(min=1),
               help="At most this many segments from one site (default: sites take turns).")
-@click.option("--site-field", default="source", show_default=True,
-              help="Field naming the site; else the host of a 'url' field.")
 @click.option("--labels", "extra_labels", multiple=True,
               help="Offer this label too (Label Studio config; repeatable).")
 @click.option("--text-field", default=DEFAULT_TEXT_FIELD, show_default=True,
@@ -640,6 +638,7 @@ def review() -> None:
               help="Column/field with the article id.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of CORPUS.")
 @model_options()
+@template_options()
 @quiet_option
 @_fail_cleanly
 def pick(
@@ -651,6 +650,8 @@ def pick(
     model_path: str,
     threshold: float,
     trust_model: bool,
+    templates_path: str | None,
+    batch: bool,
     quiet: bool,
     **options: Any,
 ) -> None:
@@ -659,12 +660,17 @@ def pick(
     Example: detector review pick scrape.jsonl -n 200 -o tasks.csv
     """
     from detector.review import pick_to_file
+    from detector.templates import load_templates
 
+    detector = _load_detector(model_path, threshold, trust_model)
+    if templates_path is not None:
+        detector.templates = load_templates(templates_path)
     progress = _Progress(quiet)
     result = pick_to_file(
         corpus,
         output,
-        _load_detector(model_path, threshold, trust_model),
+        detector,
+        batch=batch,
         fmt=fmt,
         labels=extra_labels,
         model_name=f"detector {model_path}",

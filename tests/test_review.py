@@ -20,10 +20,9 @@ from detector.review import (
     labeling_config,
     pick,
     read_task_file,
-    site_of,
-    text_shape,
     write_tasks,
 )
+from detector.templates import shape as text_shape
 
 # -- helpers ----------------------------------------------------------------------------------
 
@@ -78,26 +77,6 @@ def _all_segments(records: list, detector: Detector) -> list[dict[str, Any]]:
     return out
 
 
-# -- shapes and sites -------------------------------------------------------------------------
-
-
-def test_text_shape_masks_digits_and_names() -> None:
-    assert text_shape("BASF-Aktie: Kaufen oder verkaufen?! Analyse vom 7. August") == (
-        "X-X: X oder verkaufen?! X vom 0. X")
-    assert text_shape("10 stocks we like better than Apple") == text_shape(
-        "7 stocks we like better than Nvidia")
-    assert text_shape("Buy   now\n") == "X now"
-    assert text_shape("stocks we like") != text_shape("stocks we love")
-
-
-def test_site_of() -> None:
-    assert site_of({"source": " Beacon "}, "source") == "Beacon"
-    assert site_of({"url": "https://www.example.com/a/b?c=1"}, "source") == "example.com"
-    assert site_of({"source": "", "url": "not a url"}, "source") is None
-    assert site_of({"site": "x", "source": "y"}, "site") == "x"
-    assert site_of({}, "source") is None
-
-
 # -- pick: uncertainty and diversity ------------------------------------------------------------
 
 
@@ -107,7 +86,7 @@ def test_pick_takes_the_segments_closest_to_the_threshold(
     # One site and no article cap: only the shape rule stands between us and pure uncertainty.
     records = [dict(r, source="one") for r in tiny_records[:30]]
     path = write_jsonl(tmp_path / "c.jsonl", records)
-    tasks = pick(str(path), detector_tiny, n=25, per_article=1000)
+    tasks = pick(str(path), detector_tiny, n=25, per_article=1000, batch=False)
     assert len(tasks) == 25
     threshold = detector_tiny.threshold
     picked = {(t["article"], t["start"]) for t in tasks}
@@ -162,7 +141,7 @@ def test_pick_drops_copies_of_one_template(tmp_path: Path, detector_tiny: Detect
 
 def test_tasks_carry_their_article_context(corpus: Path, tiny_records: list,
                                           detector_tiny: Detector) -> None:
-    tasks = pick(str(corpus), detector_tiny, n=10)
+    tasks = pick(str(corpus), detector_tiny, n=10, batch=False)
     texts = {r["id"]: r["text"] for r in tiny_records}
     for k, t in enumerate(tasks, 1):
         text = texts[t["article"]]
@@ -175,6 +154,17 @@ def test_tasks_carry_their_article_context(corpus: Path, tiny_records: list,
         assert (t["score"], t["guess"]) == (round(mine.score, 4), mine.label)
         assert t["model_spans"] == [{"start": s.start, "end": s.end, "label": s.label}
                                     for s in spans if s.label != "editorial"]
+
+
+def test_pick_scores_as_detector_label_does(corpus: Path, model: list, tmp_path: Path) -> None:
+    # Both count the corpus's site templates first, so the scores are the same.
+    ok("label", str(corpus), "-o", str(tmp_path / "labels.jsonl"), *model)
+    scores = {(r["id"], s["start"]): s["score"]
+              for r in read_jsonl(tmp_path / "labels.jsonl") for s in r["spans"]}
+    ok("review", "pick", str(corpus), "-n", "30", "-o", str(tmp_path / "t.jsonl"), *model)
+    tasks = read_jsonl(tmp_path / "t.jsonl")
+    assert len(tasks) == 30
+    assert all(t["score"] == scores[(t["article"], t["start"])] for t in tasks)
 
 
 def test_pick_reads_folders_without_sites(tmp_path: Path, tiny_records: list,

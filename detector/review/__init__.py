@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from detector.review.answers import ImportResult, import_answers, read_answers
 from detector.review.loop import KEYS, LoopResult, label_tasks, render_task
-from detector.review.pick import PickResult, pick, pick_to_file, site_of, text_shape
+from detector.review.pick import PickResult, pick, pick_to_file
 from detector.review.tasks import (
     DEFAULT_LABELS,
     FORMATS,
@@ -33,7 +33,5 @@ __all__ = [
     "read_answers",
     "read_task_file",
     "render_task",
-    "site_of",
-    "text_shape",
     "write_tasks",
 ]

@@ -1,28 +1,31 @@
 """Pick the segments whose labels would teach the model most (uncertainty sampling).
 
-Every segment of the corpus is scored by the model; the ones whose advert score is closest to
+Every segment of the corpus is scored by the model (as ``detector label`` scores it: by default
+with the corpus's own site templates counted first); the ones whose advert score is closest to
 the threshold (where the model hesitates) come first. To spread the picks, a segment whose
-normalised shape (digits and capitalised words masked) was already picked is left out, an
-article gives at most ``per_article`` segments, and the sites take turns (round robin, each
-site offering its most uncertain segment left), optionally capped by ``per_site``.
+shape (:func:`detector.templates.shape`: names, numbers, dates, tickers and URLs masked) was
+already picked is left out, an article gives at most ``per_article`` segments, and the sites
+take turns (round robin, each site offering its most uncertain segment left), optionally capped
+by ``per_site``. Sites are those of :func:`detector.batch.chunk_sites`.
 """
 
 from __future__ import annotations
 
 import heapq
 import logging
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from detector.batch import chunk_sites, count_input
 from detector.defaults import DEFAULT_PER_ARTICLE
+from detector.detect import Detector
 from detector.errors import InputError
-from detector.io import Chunk, Input
+from detector.io import Input
 from detector.model import EDITORIAL
 from detector.review.tasks import DEFAULT_LABELS, task_format, write_tasks
+from detector.templates import ONE_SITE, shape
 
 __all__ = [
     "CONTEXT_CHARS",
@@ -30,8 +33,6 @@ __all__ = [
     "PickResult",
     "pick",
     "pick_to_file",
-    "site_of",
-    "text_shape",
 ]
 
 log = logging.getLogger(__name__)
@@ -40,42 +41,6 @@ log = logging.getLogger(__name__)
 CONTEXT_CHARS = 300
 #: Candidates kept per site, as a multiple of the number of tasks asked for (bounds memory).
 _POOL_FACTOR = 4
-
-_WORD = re.compile(r"\w+", re.UNICODE)
-_SPACE = re.compile(r"\s+")
-
-
-def text_shape(text: str) -> str:
-    """The text with digits and capitalised words masked: one template, one shape.
-
-    >>> text_shape("BASF-Aktie: Kaufen oder verkaufen?! Analyse vom 7. August")
-    'X-X: X oder verkaufen?! X vom 0. X'
-    """
-
-    def mask(match: re.Match[str]) -> str:
-        word = match.group()
-        if any(c.isdigit() for c in word):
-            return "0"
-        return "X" if word[0].isupper() else word
-
-    return _SPACE.sub(" ", _WORD.sub(mask, text)).strip()[:200]
-
-
-def site_of(fields: dict[str, Any], site_field: str) -> str | None:
-    """The article's site: ``site_field`` if set, else the host of a ``url`` field."""
-    value = fields.get(site_field)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    url = fields.get("url")
-    if isinstance(url, str) and url.strip():
-        try:
-            host = urlsplit(url.strip()).hostname
-        except ValueError:
-            host = None
-        if host:
-            return host.removeprefix("www.")
-    return None
-
 
 @dataclass
 class _Article:
@@ -107,7 +72,8 @@ def pick(
     n: int = 200,
     per_article: int = DEFAULT_PER_ARTICLE,
     per_site: int | None = None,
-    site_field: str = "source",
+    site_field: str | None = None,
+    batch: bool = True,
     text_field: str = "text",
     id_field: str = "id",
     encoding: str = "utf-8",
@@ -126,19 +92,31 @@ def pick(
     per_article, per_site : int
         Caps on the tasks from one article and from one site (None: no site cap).
     site_field : str
-        Field naming the site; without it the host of a ``url`` field, else one site.
+        Field naming the site; without it the host of a ``url`` field, else a ``source``
+        field, else one site.
+    batch : bool
+        Count the corpus's site templates first and score with them (unless ``detector``
+        already has templates), as ``detector label`` does.
     progress : callable
         Called with (articles, characters) after each chunk.
     """
     if n < 1 or per_article < 1 or (per_site is not None and per_site < 1):
         raise ValueError("n, per_article and per_site must be positive")
     source = Input(corpus, text_field, id_field, encoding=encoding)
+    if batch and detector.templates is None and source.kind != "stdin":
+        detector = Detector(
+            detector.model,
+            threshold=detector.threshold,
+            keep=detector.keep,
+            templates=count_input(source, site_field=site_field),
+        )
     pools: dict[str, dict[str, _Candidate]] = {}
     seen_ids: set[str] = set()
     order = 0
     for chunk in source.chunks():
         texts = [chunk.texts[k] for k in chunk.good]
-        labeled = detector.label_many(texts)
+        sites = chunk_sites(chunk, site_field, corpus)
+        labeled = detector.label_many(texts, sites=[sites[k] for k in chunk.good])
         for k, spans in zip(chunk.good, labeled):
             article_id = chunk.ids[k]
             if article_id in seen_ids:
@@ -147,11 +125,10 @@ def pick(
                     f"ids (pass --id-field)"
                 )
             seen_ids.add(article_id)
-            fields = _row_fields(chunk, k, (site_field, "url"))
             article = _Article(
                 article_id,
                 chunk.texts[k],
-                site_of(fields, site_field),
+                None if sites[k] == ONE_SITE else sites[k],
                 [
                     {"start": s.start, "end": s.end, "label": s.label}
                     for s in spans
@@ -166,7 +143,7 @@ def pick(
                 distance = abs(s.score - detector.threshold)
                 candidates.append(
                     _Candidate(distance, order, article, s.start, s.end, s.score, s.label,
-                               text_shape(segment_text))
+                               shape(segment_text))
                 )
                 order += 1
             _offer(pools.setdefault(article.site or "", {}), candidates, per_article, n)
@@ -175,17 +152,6 @@ def pick(
     chosen = _round_robin(pools, n, per_site)
     log.info("picked %d segments from %d sites", len(chosen), len(pools))
     return [_task(k, c) for k, c in enumerate(chosen, 1)]
-
-
-def _row_fields(chunk: Chunk, k: int, names: Sequence[str]) -> dict[str, Any]:
-    """The named fields of row ``k`` (JSONL record or table row); none for text and folders."""
-    rows = chunk.rows
-    if isinstance(rows, list):
-        row = rows[k] if k < len(rows) else None
-        return {n: row.get(n) for n in names} if isinstance(row, dict) else {}
-    if rows is not None and hasattr(rows, "columns"):
-        return {n: rows[n].iloc[k] for n in names if n in rows.columns}
-    return {}
 
 
 def _offer(
