@@ -264,7 +264,7 @@ def _batch_templates(
     travels to them as a path (each loads it once) instead of with every chunk.
     """
     from detector.batch import count_input
-    from detector.templates import load_templates
+    from detector.templates import TemplateTable, load_templates
 
     if templates_path is not None:
         yield load_templates(templates_path)
@@ -274,9 +274,9 @@ def _batch_templates(
         yield None
         return
     progress = _Progress(quiet, "articles counted")
-    table = None
+    table = TemplateTable()
     for one in sources:
-        table = count_input(one, site_field=site_field, table=table, progress=progress)
+        count_input(one, site_field=site_field, table=table, progress=progress)
     progress.done()
     if jobs == 1:
         yield table

@@ -372,7 +372,7 @@ def build_features(*, n_features: int = 2**18, position: bool = False) -> Column
         alternate_sign=False,
         norm="l2",
     )
-    parts = [
+    parts: list[tuple[str, Any, Any]] = [
         ("words", words, "text"),
         ("chars", chars, "text"),
         ("shape", ShapeFeatures(), "text"),

@@ -379,9 +379,12 @@ class Output:
             return
         with atomic_write(self.path) as tmp:
             # surrogateescape: a skipped line with undecodable bytes goes out byte for byte.
-            text_mode = {"encoding": "utf-8", "newline": "", "errors": "surrogateescape"}
-            binary = self.kind == "parquet"
-            with open(tmp, "wb" if binary else "w", **({} if binary else text_mode)) as fh:
+            fh: IO[Any]
+            if self.kind == "parquet":
+                fh = open(tmp, "wb")
+            else:
+                fh = open(tmp, "w", encoding="utf-8", newline="", errors="surrogateescape")
+            with fh:
                 writer = TableWriter(fh, self.kind, None)
                 yield writer
                 writer.close()

@@ -16,7 +16,6 @@ import os
 import pickle
 import platform
 import zlib
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,7 +93,7 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
         self.length_weight = length_weight
 
     def fit(
-        self, X: pd.DataFrame, y: Sequence[str], sample_weight: ArrayLike | None = None
+        self, X: pd.DataFrame, y: ArrayLike, sample_weight: ArrayLike | None = None
     ) -> SegmentClassifier:
         """Fit both passes; ``sample_weight`` (one per row) multiplies the length weights."""
         y = np.asarray(y)

@@ -28,8 +28,11 @@ _PUNCT_AFTER = ".,;:!?)]}»“”\"'’"
 
 
 class _Span(Protocol):
-    start: int
-    end: int
+    @property
+    def start(self) -> int: ...
+
+    @property
+    def end(self) -> int: ...
 
 
 def merge_spans(text: str, spans: Iterable[_Span | tuple[int, int]]) -> list[tuple[int, int]]:

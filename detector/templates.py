@@ -230,10 +230,10 @@ class TemplateTable:
         counts = self._shapes.add(keys)
         self._exact.add(_keys(site, exact))
         cells = self._shapes._cells(keys)
-        pos = np.array([first[s][1] for s in shapes], dtype=np.float32)
+        where = np.array([first[s][1] for s in shapes], dtype=np.float32)
         for d in range(4):
             np.add.at(self._pos_count[d], cells[:, d], 1)
-            np.add.at(self._pos_sum[d], cells[:, d], pos)
+            np.add.at(self._pos_sum[d], cells[:, d], where)
         self._remember(site, shapes, counts, [first[s][0] for s in shapes])
 
     def _remember(
