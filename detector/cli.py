@@ -68,6 +68,12 @@ def model_options(*, several: bool = False) -> Callable[..., Any]:
 
 def table_options(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option(
+        "--html",
+        is_flag=True,
+        help="The text is HTML (the --text-field of a table, stdin, any file): extract its main "
+        "text with trafilatura first (needs the html extra). .html/.htm files always are.",
+    )(command)
+    command = click.option(
         "--error-report",
         help="With --on-error skip: where to list the skipped rows (JSONL); default "
         "OUTPUT.errors.jsonl, or stderr without -o.",
@@ -180,13 +186,20 @@ def _run(
     error_report: str | None,
     quiet: bool,
     jobs: int,
+    html: bool,
     drop: tuple[str, ...] = (),
 ) -> None:
     from detector.batch import run
     from detector.io import Input, Output
 
     source = Input(
-        input_path, text_field, id_field, on_error=on_error, errors=decode_errors, encoding=encoding
+        input_path,
+        text_field,
+        id_field,
+        on_error=on_error,
+        errors=decode_errors,
+        encoding=encoding,
+        html=html,
     )
     sink = Output(output, "jsonl") if mode == "label" else Output.like(output, source)
     detector = _load_detector(model_path, threshold, trust_model, drop)
