@@ -18,6 +18,8 @@ from detector.defaults import DEFAULT_KEEP, DEFAULT_MODEL, DEFAULT_THRESHOLD
 from detector.errors import DetectorError
 from detector.io import DECODE_ERRORS, DEFAULT_ID_FIELD, DEFAULT_TEXT_FIELD, ON_ERROR
 
+ENGINES = ("local", "dask")
+
 
 def _fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn DetectorError into click's one-line 'Error: ...' and exit code 1."""
@@ -127,6 +129,24 @@ def jobs_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
+def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="With --engine dask: the scheduler to use (e.g. tcp://host:8786); default a local "
+        "cluster of --jobs worker processes.",
+    )(command)
+    return click.option(
+        "--engine",
+        type=click.Choice(ENGINES),
+        default="local",
+        show_default=True,
+        help="local: this machine's processes; dask: partitioned Parquet/JSONL (a path, glob, "
+        "folder of part files or fsspec URL) on a Dask cluster, written as a folder of part "
+        "files (needs the dask extra).",
+    )(command)
+
+
 def _load_detector(
     model_path: str, threshold: float, trust_model: bool, drop: tuple[str, ...] = ()
 ):
@@ -187,8 +207,36 @@ def _run(
     quiet: bool,
     jobs: int,
     html: bool,
+    engine: str,
+    scheduler: str | None,
     drop: tuple[str, ...] = (),
 ) -> None:
+    if engine == "dask":
+        unsupported = {
+            "--on-error skip": on_error != "fail",
+            "--errors replace": decode_errors != "strict",
+            "--encoding": encoding.lower().replace("_", "-") not in ("utf-8", "utf8"),
+            "--error-report": error_report is not None,
+        }
+        _run_dask(
+            mode,
+            input_path,
+            output,
+            model_path=model_path,
+            threshold=threshold,
+            trust_model=trust_model,
+            text_field=text_field,
+            id_field=id_field,
+            html=html,
+            scheduler=scheduler,
+            jobs=jobs,
+            drop=drop,
+            quiet=quiet,
+            unsupported=[option for option, given in unsupported.items() if given],
+        )
+        return
+    if scheduler is not None:
+        raise DetectorError("--scheduler needs --engine dask")
     from detector.batch import run
     from detector.io import Input, Output
 
@@ -210,6 +258,50 @@ def _run(
     progress.done()
     if stats.skipped:
         _report_skipped(stats.skipped, error_report or (output and f"{output}.errors.jsonl"))
+
+
+def _run_dask(
+    mode: str,
+    input_path: str,
+    output: str | None,
+    *,
+    model_path: str,
+    threshold: float,
+    trust_model: bool,
+    text_field: str,
+    id_field: str,
+    html: bool,
+    scheduler: str | None,
+    jobs: int,
+    drop: tuple[str, ...],
+    quiet: bool,
+    unsupported: list[str],
+) -> None:
+    from detector.dask_engine import import_dask, run_dask
+
+    import_dask()
+    # The scheduler's and nannies' INFO lines are not for the user of a command line tool.
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    if unsupported:
+        raise DetectorError(f"{unsupported[0]} is not supported with --engine dask")
+    if output is None:
+        raise DetectorError("--engine dask writes a folder of part files: pass -o OUTPUT")
+    parts = run_dask(
+        input_path,
+        output,
+        mode=mode,
+        text_field=text_field,
+        id_field=id_field,
+        model=model_path,
+        threshold=threshold,
+        keep=tuple(k for k in DEFAULT_KEEP if k not in drop),
+        trust_model=trust_model,
+        html=html,
+        scheduler=scheduler,
+        workers=jobs or os.cpu_count() or 1,
+    )
+    if not quiet:
+        click.echo(f"wrote {parts} part file{'s' if parts != 1 else ''} to {output}", err=True)
 
 
 def _report_skipped(skipped: list[tuple[str, str]], path: str | None) -> None:
@@ -234,6 +326,7 @@ def _report_skipped(skipped: list[tuple[str, str]], path: str | None) -> None:
 @model_options()
 @table_options
 @jobs_option
+@engine_options
 @quiet_option
 @_fail_cleanly
 def strip(input_path: str, output: str | None, mark: bool, **options: Any) -> None:
@@ -250,6 +343,7 @@ def strip(input_path: str, output: str | None, mark: bool, **options: Any) -> No
 @model_options()
 @table_options
 @jobs_option
+@engine_options
 @quiet_option
 @_fail_cleanly
 def label(input_path: str, output: str | None, **options: Any) -> None:

@@ -24,3 +24,7 @@ class MissingExtraError(DetectorError):
 
     Not an InputError: ``--on-error skip`` must not pass every row through because of it.
     """
+
+
+class ClusterError(DetectorError):
+    """A Dask scheduler that cannot be reached."""
