@@ -258,3 +258,23 @@ def test_read_dataframe_formats(tables: Path) -> None:
     assert (kind, ddf.npartitions) == ("parquet", PARTS)
     ddf, kind = read_dataframe(str(tables / "all.jsonl"))
     assert (kind, ddf.npartitions, len(ddf)) == ("jsonl", 1, PARTS * PER_PART)
+
+
+def test_html_column_matches_single_process(tmp_path: Path, cluster: Any) -> None:
+    pytest.importorskip("trafilatura")
+    pages = sorted((Path(__file__).resolve().parent / "html").glob("*.html"))
+    rows = [{"id": p.stem, "page": p.read_text(encoding="utf-8")} for p in pages]
+    src = tmp_path / "pages"
+    src.mkdir()
+    for k, row in enumerate(rows):
+        (src / f"part-{k}.jsonl").write_text(_jsonl([row]), encoding="utf-8")
+    (tmp_path / "all.jsonl").write_text(_jsonl(rows), encoding="utf-8")
+    options = ["--html", "--text-field", "page"]
+    for command in ("strip", "label"):
+        expected = single_process(command, str(tmp_path / "all.jsonl"), *options,
+                                  output=tmp_path / f"single-{command}.jsonl")
+        out = tmp_path / f"dask-{command}"
+        ok(command, str(src), "-o", str(out), *options, "--engine", "dask", "--scheduler",
+           cluster.scheduler_address, "--quiet")
+        assert read_parts(out) == expected
+        assert "<p>" not in json.dumps(expected)
