@@ -228,8 +228,8 @@ def read_dataframe(path: str, *, storage_options: dict[str, Any] | None = None) 
             raise InputError(f"{path} has no Parquet or JSONL part files")
     elif not paths or not all(fs.exists(p) for p in paths):
         raise InputError(f"{path} does not exist")
-    kinds = {PART_SUFFIXES.get(_suffix(p)) for p in paths}
-    if None in kinds or len(kinds) != 1:
+    kinds = {PART_SUFFIXES.get(_suffix(p), "") for p in paths}
+    if "" in kinds or len(kinds) != 1:
         raise InputError(
             f"{path}: the Dask engine reads Parquet (.parquet) or JSONL (.jsonl) part files "
             "of one format"
