@@ -40,8 +40,7 @@ log = logging.getLogger(__name__)
 
 MISSING_EXTRA = "the Dask engine needs the dask extra: pip install 'detector[dask]'"
 #: Part file suffixes of the formats the Dask engine reads and writes.
-PART_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl",
-                 ".json": "jsonl"}
+PART_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 #: Size of the partitions a big JSONL file is cut into (bytes).
 JSONL_BLOCKSIZE = 64 * 2**20
 #: Seconds to wait for a remote scheduler before giving up.
@@ -214,20 +213,22 @@ def read_dataframe(path: str, *, storage_options: dict[str, Any] | None = None) 
     files, or any fsspec URL), and its format, 'parquet' or 'jsonl'."""
     dd = import_dask()
     import fsspec
+    from dask.utils import natural_sort_key
 
     try:
         fs, _, paths = fsspec.get_fs_token_paths(path, storage_options=storage_options)
     except (ImportError, ValueError) as exc:  # an unknown protocol, its package missing
         raise InputError(f"cannot open {path} ({exc})") from None
     if len(paths) == 1 and fs.isdir(paths[0]):
-        paths = sorted(
+        paths = [
             p for p in fs.ls(paths[0], detail=False)
             if not os.path.basename(p).startswith(("_", ".")) and _suffix(p) in PART_SUFFIXES
-        )
+        ]
         if not paths:
             raise InputError(f"{path} has no Parquet or JSONL part files")
     elif not paths or not all(fs.exists(p) for p in paths):
         raise InputError(f"{path} does not exist")
+    paths = sorted(paths, key=natural_sort_key)  # part-2 before part-10
     kinds = {PART_SUFFIXES.get(_suffix(p), "") for p in paths}
     if "" in kinds or len(kinds) != 1:
         raise InputError(
@@ -292,7 +293,9 @@ def write_dataframe(
     return _write(ddf, _output_folder(path, storage_options), kind, storage_options)
 
 
-def _write(ddf: Any, out: _Folder, kind: str, storage_options: dict[str, Any] | None) -> int:
+def _write(
+    ddf: Any, out: _Folder, kind: str, storage_options: dict[str, Any] | None, source: str = ""
+) -> int:
     fs = out.fs
     try:
         if kind == "parquet":
@@ -305,6 +308,9 @@ def _write(ddf: Any, out: _Folder, kind: str, storage_options: dict[str, Any] | 
         if fs.exists(out.target):
             fs.rm(out.target, recursive=True)  # an empty folder (checked before the run)
         fs.mv(out.tmp, out.target, recursive=True)
+    except ValueError as exc:  # what pandas and pyarrow raise for a part they cannot parse
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{source or 'a partition'} cannot be read ({reason})") from None
     finally:
         if fs.exists(out.tmp):
             fs.rm(out.tmp, recursive=True)
@@ -374,7 +380,7 @@ def run_dask(
     client = _client(scheduler, workers)
     try:
         with client.as_current():
-            return _write(result, out, kind, None)
+            return _write(result, out, kind, None, input_path)
     finally:
         cluster = client.cluster if scheduler is None else None
         client.close()

@@ -278,3 +278,26 @@ def test_html_column_matches_single_process(tmp_path: Path, cluster: Any) -> Non
            cluster.scheduler_address, "--quiet")
         assert read_parts(out) == expected
         assert "<p>" not in json.dumps(expected)
+
+
+def test_malformed_part(tmp_path: Path, cluster: Any, tiny_model_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "part-2.jsonl").write_text(_jsonl([{"id": "1", "text": "Fine."}]), encoding="utf-8")
+    (src / "part-10.jsonl").write_text('{"id": "2", "text": "Fine."}\n{"id": 3, "te\n',
+                                       encoding="utf-8")
+    result = invoke("strip", str(src), "-o", str(tmp_path / "out"), "--model",
+                    str(tiny_model_path), "--engine", "dask", "--scheduler",
+                    cluster.scheduler_address)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {src} cannot be read (")
+    assert result.stderr.count("\n") == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["in"]
+
+
+def test_parts_are_read_in_natural_order(tmp_path: Path) -> None:
+    for k in (10, 2, 1):
+        (tmp_path / f"part-{k}.jsonl").write_text(_jsonl([{"id": str(k), "text": "x"}]),
+                                                  encoding="utf-8")
+    ddf, _ = read_dataframe(str(tmp_path))
+    assert ddf.compute(scheduler="sync")["id"].tolist() == ["1", "2", "10"]
