@@ -259,7 +259,7 @@ def print_table(results: dict[str, tuple[float, float, int, float]]) -> None:
     if "detector-1" in speed and "detector-2" in speed:
         pairs.append(("detector-2", "detector-1"))
     for a, b in pairs:
-        print(f"ratio MB/s  {SHORT[a]} / {SHORT[b]}: {speed[a] / speed[b]:.2f}")
+        print(f"ratio MB/s  {SHORT[a]} / {SHORT[b]}: {speed[a] / speed[b]:.3g}")
 
 
 SHORT = {"floor": "floor", "detector-1": "detector -j1", "detector-2": "detector -j2",
