@@ -33,6 +33,8 @@ SEED = 20261124
 VARIANTS = 4
 SITES_PER_LANG = 14
 CLEAN_SHARE = 0.12
+#: Chance that an article of a site carries each of that site's editorial habits.
+HABIT_SHARE = 0.3
 
 GLUES = {
     # name: (separator between blocks, weight)
@@ -207,7 +209,12 @@ def load_jsonl(path: Path) -> list[dict]:
 
 def load_pieces() -> tuple[list[dict], list[dict], dict[str, list[str]]]:
     editorial = [a for p in sorted((PIECES / "editorial").glob("*.jsonl")) for a in load_jsonl(p)]
-    adverts = [a for p in sorted((PIECES / "adverts").glob("*.jsonl")) for a in load_jsonl(p)]
+    adverts = [
+        a
+        for folder in ("adverts", "habits")
+        for p in sorted((PIECES / folder).glob("*.jsonl"))
+        for a in load_jsonl(p)
+    ]
     headlines = {
         lang: [
             h.strip()
@@ -238,6 +245,7 @@ def make_sites(rng: random.Random, adverts: list[dict]) -> dict[str, list[dict]]
                 "inner_spaces": rng.random() < 0.15,
                 "ads": [],
                 "neutral": [],
+                "habits": [],
             }
             for name in sorted(names)
         ]
@@ -246,7 +254,10 @@ def make_sites(rng: random.Random, adverts: list[dict]) -> dict[str, list[dict]]
         offset = rng.randrange(len(lang_sites))
         for i, template in enumerate(pool):
             site = lang_sites[(i + offset) % len(lang_sites)]
-            site["ads" if template["label"] == "advert" else "neutral"].append(template)
+            kind = {"advert": "ads", "neutral": "neutral"}.get(template["label"], "habits")
+            if template["id"].split("-")[1] == "habit":
+                kind = "habits"
+            site[kind].append(template)
         sites[lang] = lang_sites
     return sites
 
@@ -297,6 +308,11 @@ def plan_inserts(rng: random.Random, site: dict, n_blocks: int, clean: bool) -> 
             inserts.append(template)
     if site["neutral"] and rng.random() < 0.45:
         inserts.append(rng.choice(site["neutral"]))
+    # The site's editorial habits (data sentences, bylines, standard explainers, its own
+    # disclaimers) recur across its articles just as its adverts do.
+    for template in site["habits"]:
+        if rng.random() < HABIT_SHARE:
+            inserts.append(template)
     plan = []
     for template in inserts:
         where = template["where"]
@@ -323,7 +339,7 @@ class Builder:
         self.spans: list[dict] = []
 
     def add(self, text: str, label: str | None = None) -> None:
-        if label is not None:
+        if label is not None and label != "editorial":  # editorial text carries no span
             stripped = text.strip()
             start = self.length + (len(text) - len(text.lstrip()))
             if stripped:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import os
 import string
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
 
-from detector.defaults import DEFAULT_KEEP, DEFAULT_MODEL, DEFAULT_THRESHOLD
+from detector.defaults import DEFAULT_KEEP, DEFAULT_MODEL, DEFAULT_THRESHOLD, REPORT_LIMIT
 from detector.errors import DetectorError
 from detector.io import DECODE_ERRORS, DEFAULT_ID_FIELD, DEFAULT_TEXT_FIELD, ON_ERROR
 
@@ -114,6 +116,36 @@ def table_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def template_options(*, evaluating: bool = False) -> Callable[..., Any]:
+    """--templates FILE, --batch/--no-batch and --site-field (see detector.templates)."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        command = click.option(
+            "--site-field",
+            help="Field/column naming each article's site (a URL counts as its host); default: "
+            "the host of a 'url' field, else a 'source' field, else one site.",
+        )(command)
+        command = click.option(
+            "--batch/--no-batch",
+            default=not evaluating,
+            show_default=True,
+            help=(
+                "Count each site's recurring segment shapes over all of DATA (each site one "
+                "batch) and use them as evidence."
+                if evaluating
+                else "First count each site's recurring segment shapes over all of INPUT and "
+                "use them as evidence (two passes; not for stdin)."
+            ),
+        )(command)
+        return click.option(
+            "--templates",
+            "templates_path",
+            help="Use the shape counts saved by 'detector templates -o FILE' (no counting pass).",
+        )(command)
+
+    return decorate
+
+
 def quiet_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")(command)
 
@@ -160,8 +192,9 @@ def _load_detector(
 class _Progress:
     """Articles and MB/s on stderr, only on a terminal and without --quiet."""
 
-    def __init__(self, quiet: bool):
+    def __init__(self, quiet: bool, what: str = "articles"):
         self.enabled = not quiet and sys.stderr.isatty()
+        self.what = what
         self.articles = 0
         self.chars = 0
         self.started = time.monotonic()
@@ -172,7 +205,7 @@ class _Progress:
         if self.enabled:
             seconds = max(time.monotonic() - self.started, 1e-9)
             click.echo(
-                f"\r{self.articles:,} articles  {self.articles / seconds:,.0f}/s  "
+                f"\r{self.articles:,} {self.what}  {self.articles / seconds:,.0f}/s  "
                 f"{self.chars / 1e6 / seconds:.2f} MB/s",
                 err=True,
                 nl=False,
@@ -206,6 +239,9 @@ def _run(
     error_report: str | None,
     quiet: bool,
     jobs: int,
+    templates_path: str | None,
+    batch: bool,
+    site_field: str | None,
     html: bool,
     engine: str,
     scheduler: str | None,
@@ -228,6 +264,9 @@ def _run(
             text_field=text_field,
             id_field=id_field,
             html=html,
+            templates_path=templates_path,
+            batch=batch,
+            site_field=site_field,
             scheduler=scheduler,
             jobs=jobs,
             drop=drop,
@@ -251,13 +290,50 @@ def _run(
     )
     sink = Output(output, "jsonl") if mode == "label" else Output.like(output, source)
     detector = _load_detector(model_path, threshold, trust_model, drop)
-    progress = _Progress(quiet)
-    stats = run(
-        detector, source, sink, mode=mode, jobs=jobs or os.cpu_count() or 1, progress=progress
-    )
-    progress.done()
+    jobs = jobs or os.cpu_count() or 1
+    with _batch_templates(source, templates_path, batch, site_field, jobs, quiet) as templates:
+        detector.templates = templates
+        progress = _Progress(quiet)
+        stats = run(
+            detector, source, sink, mode=mode, jobs=jobs, progress=progress, site_field=site_field
+        )
+        progress.done()
     if stats.skipped:
         _report_skipped(stats.skipped, error_report or (output and f"{output}.errors.jsonl"))
+
+
+@contextlib.contextmanager
+def _batch_templates(
+    source: Any,
+    templates_path: str | None,
+    batch: bool,
+    site_field: str | None,
+    jobs: int,
+    quiet: bool,
+) -> Iterator[Any]:
+    """The template counts to label with: a saved table, a first pass over the input, or none.
+
+    With several workers a counted table is saved to a temporary file first, so that it
+    travels to them as a path (each loads it once) instead of with every chunk.
+    """
+    from detector.batch import count_input
+    from detector.templates import load_templates
+
+    if templates_path is not None:
+        yield load_templates(templates_path)
+        return
+    if not batch or source.kind == "stdin":
+        yield None
+        return
+    progress = _Progress(quiet, "articles counted")
+    table = count_input(source, site_field=site_field, progress=progress)
+    progress.done()
+    if jobs == 1:
+        yield table
+        return
+    with tempfile.TemporaryDirectory(prefix="detector-templates-") as folder:
+        table.save(os.path.join(folder, "templates.npz"))
+        yield table
 
 
 def _run_dask(
@@ -271,6 +347,9 @@ def _run_dask(
     text_field: str,
     id_field: str,
     html: bool,
+    templates_path: str | None,
+    batch: bool,
+    site_field: str | None,
     scheduler: str | None,
     jobs: int,
     drop: tuple[str, ...],
@@ -297,6 +376,9 @@ def _run_dask(
         keep=tuple(k for k in DEFAULT_KEEP if k not in drop),
         trust_model=trust_model,
         html=html,
+        templates=templates_path,
+        batch=batch,
+        site_field=site_field,
         scheduler=scheduler,
         workers=jobs or os.cpu_count() or 1,
     )
@@ -325,6 +407,7 @@ def _report_skipped(skipped: list[tuple[str, str]], path: str | None) -> None:
 @click.option("--drop", multiple=True, help="Also remove this kept label (e.g. --drop neutral).")
 @model_options()
 @table_options
+@template_options()
 @jobs_option
 @engine_options
 @quiet_option
@@ -342,6 +425,7 @@ def strip(input_path: str, output: str | None, mark: bool, **options: Any) -> No
 @click.option("-o", "--output", help="JSONL output path; stdout if omitted.")
 @model_options()
 @table_options
+@template_options()
 @jobs_option
 @engine_options
 @quiet_option
@@ -393,6 +477,7 @@ def train(data: tuple[str, ...], output: str, holdout: float, seed: int, quiet: 
 @click.argument("data", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @model_options(several=True)
+@template_options(evaluating=True)
 @_fail_cleanly
 def evaluate(
     data: tuple[str, ...],
@@ -400,19 +485,35 @@ def evaluate(
     model_paths: tuple[str, ...],
     threshold: float,
     trust_model: bool,
+    templates_path: str | None,
+    batch: bool,
+    site_field: str | None,
 ) -> None:
     """Measure models on labeled JSONL files: advert precision/recall/F1, editorial loss.
 
     Example: detector evaluate ../shared/data/real/*.jsonl --model default --model mine.joblib
     """
+    from detector.batch import chunk_sites
     from detector.evaluate import compare_reports, evaluate_detector, format_report
-    from detector.io import read_labeled
+    from detector.io import Chunk, read_labeled
+    from detector.templates import count_templates, load_templates
 
-    records = [r for path in data for r in read_labeled(path)]
-    reports = {
-        path: evaluate_detector(_load_detector(path, threshold, trust_model), records)
-        for path in dict.fromkeys(model_paths)
-    }
+    records, sites = [], []
+    for path in data:
+        part = read_labeled(path)
+        records += part
+        texts = [r["text"] for r in part]
+        sites += chunk_sites(Chunk(texts, [r["id"] for r in part], part), site_field, path)
+    templates = None
+    if templates_path is not None:
+        templates = load_templates(templates_path)
+    elif batch:
+        templates = count_templates(zip(sites, (r["text"] for r in records)))
+    reports = {}
+    for path in dict.fromkeys(model_paths):
+        detector = _load_detector(path, threshold, trust_model)
+        detector.templates = templates
+        reports[path] = evaluate_detector(detector, records, sites=sites)
     if as_json:
         only = next(iter(reports.values()))
         click.echo(json.dumps(only if len(reports) == 1 else reports, indent=1))
@@ -426,6 +527,175 @@ def evaluate(
     if len(reports) == 2:
         first, second = reports.values()
         click.echo("\n" + compare_reports(first, second))
+
+
+@cli.command()
+@click.argument("corpus")
+@click.option("-o", "--output", help="Save the counts (.npz) for --templates.")
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Shapes shown per site.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
+@click.option(
+    "--site-field",
+    help="Field/column naming each article's site; default: the host of a 'url' field, else "
+    "a 'source' field, else one site.",
+)
+@model_options()
+@table_options
+@quiet_option
+@_fail_cleanly
+def templates(
+    corpus: str,
+    output: str | None,
+    top: int,
+    as_json: bool,
+    site_field: str | None,
+    model_path: str,
+    threshold: float,
+    trust_model: bool,
+    text_field: str,
+    id_field: str,
+    on_error: str,
+    decode_errors: str,
+    encoding: str,
+    error_report: str | None,
+    quiet: bool,
+    html: bool,
+) -> None:
+    """Count each site's recurring segment shapes in CORPUS; show the most frequent.
+
+    Each shape is shown with the share of its site's articles that carry it, the advert score
+    the model gives it and an example; -o saves the counts for strip/label --templates.
+
+    Example: detector templates scrape.jsonl --site-field site -o scrape.templates.npz
+    """
+    from detector.batch import count_input, top_templates
+    from detector.io import Input
+
+    source = Input(
+        corpus,
+        text_field,
+        id_field,
+        on_error=on_error,
+        errors=decode_errors,
+        encoding=encoding,
+        html=html,
+    )
+    progress = _Progress(quiet, "articles counted")
+    table = count_input(source, site_field=site_field, progress=progress)
+    progress.done()
+    if output:
+        table.save(output)
+    rows = top_templates(table, _load_detector(model_path, threshold, trust_model), n=top)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+    else:
+        click.echo(_format_templates(rows))
+    if output:
+        click.echo(f"wrote {output}", err=True)
+
+
+def _format_templates(rows: list[dict[str, Any]]) -> str:
+    lines: list[str] = []
+    site = None
+    for row in rows:
+        if row["site"] != site:
+            site = row["site"]
+            if lines:
+                lines.append("")
+            lines.append(f"{site}: {row['site_articles']:,} articles")
+            lines.append(f"  {'articles':>8} {'share':>6} {'advert':>6}  shape / example")
+        mark = "strip" if row["removed"] else "keep"
+        lines.append(
+            f"  {row['articles']:>8,} {row['share']:>6.0%} {row['advert_score']:>6.2f}  "
+            f"[{mark}] {_clip(row['shape'], 90)}"
+        )
+        lines.append(f"  {'':>22}  e.g. {_clip(row['example'], 90)}")
+    return "\n".join(lines)
+
+
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@cli.command()
+@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, help="Where to write the report (.html).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=REPORT_LIMIT,
+    show_default=True,
+    help="Articles shown in full; the summary counts them all.",
+)
+@click.option("--title", default="detector report", show_default=True, help="Page title.")
+@click.option(
+    "--no-curve",
+    is_flag=True,
+    help="Skip the precision/recall chart (which labels gold articles once per threshold).",
+)
+@model_options()
+@table_options
+@quiet_option
+@_fail_cleanly
+def report(
+    inputs: tuple[str, ...],
+    output: str,
+    limit: int,
+    title: str,
+    no_curve: bool,
+    model_path: str,
+    threshold: float,
+    trust_model: bool,
+    text_field: str,
+    id_field: str,
+    on_error: str,
+    decode_errors: str,
+    encoding: str,
+    error_report: str | None,
+    quiet: bool,
+) -> None:
+    """Write one self-contained HTML page showing what is removed from INPUT and why.
+
+    Adverts are highlighted with their scores; a summary per source gives the share of text
+    removed and a score histogram. JSONL articles with gold `spans` (data/FORMAT.md) also
+    show false positives and misses and a precision/recall-by-threshold chart (labeling them
+    once per threshold).
+
+    Example: detector report articles.jsonl -o report.html --limit 100
+    """
+    from detector.io import Input
+    from detector.report import CURVE_THRESHOLDS, write_report
+
+    sources = [
+        Input(p, text_field, id_field, on_error=on_error, errors=decode_errors, encoding=encoding)
+        for p in inputs
+    ]
+    detector = _load_detector(model_path, threshold, trust_model)
+    progress = _Progress(quiet)
+    data = write_report(
+        sources,
+        output,
+        detector,
+        limit=limit,
+        curve=() if no_curve else CURVE_THRESHOLDS,
+        title=title,
+        model_name=model_path,
+        progress=progress,
+    )
+    progress.done()
+    if data.skipped:
+        _report_skipped(data.skipped, error_report or f"{output}.errors.jsonl")
+    total = next(iter(data.sources.values()))
+    noun = "article" if total.articles == 1 else "articles"
+    click.echo(f"wrote {output}: {total.articles:,} {noun}, {len(data.articles):,} shown")
 
 
 def main() -> None:

@@ -18,7 +18,8 @@ import logging
 import os
 import uuid
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from detector.html import check_available
 
 __all__ = [
     "MISSING_EXTRA",
+    "count_dataframe",
     "import_dask",
     "label_dataframe",
     "read_dataframe",
@@ -92,10 +94,36 @@ def _texts(part: Any, text_field: str, where: str, html: bool, number: int) -> l
     return texts
 
 
+def _sites(part: Any, site_field: str | None) -> list[str]:
+    """Each row's site, as the single-process engine finds it (detector.batch.chunk_sites):
+    the ``site_field`` column, else the host of a ``url`` column, else a ``source`` column,
+    else one site for everything."""
+    from detector.batch import SITE_FIELDS
+    from detector.templates import ONE_SITE, site_of
+
+    for name in [site_field] if site_field else SITE_FIELDS:
+        if name in part.columns:
+            return [site_of(v) for v in part[name].tolist()]
+    return [ONE_SITE] * len(part)
+
+
+def _with_templates(detector: Any, templates: Any) -> Any:
+    """A detector like ``detector`` that labels with ``templates`` (the caller's untouched)."""
+    from detector.detect import Detector
+
+    if templates is None:
+        return detector
+    return Detector(
+        detector.model, threshold=detector.threshold, keep=detector.keep, templates=templates
+    )
+
+
 def _strip_partition(
     part: Any,
     detector: Any,
+    templates: Any,
     text_field: str,
+    site_field: str | None,
     mark: bool,
     html: bool,
     where: str,
@@ -107,7 +135,9 @@ def _strip_partition(
         return part
     number = partition_info["number"] if partition_info else 0
     texts = _texts(part, text_field, where, html, number)
-    done = detector.mark_many(texts) if mark else detector.strip_many(texts)
+    detector = _with_templates(detector, templates)
+    sites = _sites(part, site_field)
+    done = (detector.mark_many if mark else detector.strip_many)(texts, sites=sites)
     part = part.copy()
     part[text_field] = pd.Series(done, index=part.index, dtype=part[text_field].dtype)
     return part
@@ -116,7 +146,9 @@ def _strip_partition(
 def _label_partition(
     part: Any,
     detector: Any,
+    templates: Any,
     text_field: str,
+    site_field: str | None,
     id_field: str,
     html: bool,
     where: str,
@@ -126,7 +158,9 @@ def _label_partition(
 
     number = partition_info["number"] if partition_info else 0
     texts = _texts(part, text_field, where, html, number) if len(part) else []
-    spans = [[s.to_dict() for s in found] for found in detector.label_many(texts)]
+    detector = _with_templates(detector, templates)
+    found = detector.label_many(texts, sites=_sites(part, site_field))
+    spans = [[s.to_dict() for s in spans] for spans in found]
     columns: dict[str, Any] = {"id": [str(v) for v in part[id_field].tolist()]}
     if html:
         columns["text"] = texts
@@ -144,6 +178,8 @@ def strip_dataframe(
     trust_model: bool = False,
     mark: bool = False,
     html: bool = False,
+    templates: Any = None,
+    site_field: str | None = None,
 ) -> Any:
     """``ddf`` with the adverts stripped (or marked) from its ``text_field`` column.
 
@@ -159,10 +195,17 @@ def strip_dataframe(
         Wrap adverts in visible markers instead of removing them.
     html : bool
         The column holds HTML: strip the main text trafilatura extracts from it.
+    templates : TemplateTable, str or None
+        Per-site segment shape counts (:func:`count_dataframe`, or a file saved by
+        ``detector templates``), used as evidence as ``detector strip`` does; None: none.
+    site_field : str, optional
+        The column naming each article's site (default: a ``url`` column's host, else
+        ``source``).
     """
     import_dask()
     detector = _detector(model, threshold, keep, trust_model)
-    return _strip(ddf, detector, text_field, mark, html, "the dataframe")
+    return _strip(ddf, detector, _table(templates), text_field, site_field, mark, html,
+                  "the dataframe")
 
 
 def label_dataframe(
@@ -175,33 +218,93 @@ def label_dataframe(
     keep: Sequence[str] = DEFAULT_KEEP,
     trust_model: bool = False,
     html: bool = False,
+    templates: Any = None,
+    site_field: str | None = None,
 ) -> Any:
     """A dataframe of ``id`` and ``spans`` (every segment: start, end, label, score), one row
     per article of ``ddf``, as ``detector label`` writes them; with ``html`` also ``text``, the
-    extracted text the offsets point into."""
+    extracted text the offsets point into. Options as :func:`strip_dataframe`."""
     import_dask()
     detector = _detector(model, threshold, keep, trust_model)
-    return _label(ddf, detector, text_field, id_field, html, "the dataframe")
+    return _label(ddf, detector, _table(templates), text_field, site_field, id_field, html,
+                  "the dataframe")
+
+
+def count_dataframe(
+    ddf: Any, *, text_field: str = "text", site_field: str | None = None, html: bool = False
+) -> Any:
+    """The per-site segment shape counts of all articles of ``ddf``, as ``detector strip``
+    counts them before labeling: partition by partition, in order, on the caller's side (the
+    counts are order-sensitive, so that they equal the single-process ones exactly)."""
+    import_dask()
+    _check_fields(ddf, text_field, site_field, None, "the dataframe")
+    return _count(ddf, text_field, site_field, html, "the dataframe")
+
+
+def _count(ddf: Any, text_field: str, site_field: str | None, html: bool, where: str) -> Any:
+    from detector.templates import TemplateTable, count_templates
+
+    table = TemplateTable()
+    for number in range(ddf.npartitions):
+        part = ddf.get_partition(number).compute()
+        texts = _texts(part, text_field, where, html, number)
+        count_templates(zip(_sites(part, site_field), texts), table=table)
+    return table
+
+
+def _table(templates: Any) -> Any:
+    from detector.templates import load_templates
+
+    if templates is None or not isinstance(templates, (str, os.PathLike)):
+        return templates
+    return load_templates(os.path.abspath(templates))
+
+
+def _check_fields(
+    ddf: Any, text_field: str, site_field: str | None, id_field: str | None, where: str
+) -> None:
+    _check_field(ddf, text_field, where, "--text-field", id_field or "id")
+    if id_field is not None:
+        _check_field(ddf, id_field, where, "--id-field", text_field)
+    if site_field is not None and site_field not in ddf.columns:
+        raise InputError(f"{where} has no field '{site_field}' (given as --site-field)")
 
 
 def _label(
-    ddf: Any, detector: Any, text_field: str, id_field: str, html: bool, where: str
+    ddf: Any,
+    detector: Any,
+    templates: Any,
+    text_field: str,
+    site_field: str | None,
+    id_field: str,
+    html: bool,
+    where: str,
 ) -> Any:
     import pandas as pd
 
-    _check_field(ddf, text_field, where, "--text-field", id_field)
-    _check_field(ddf, id_field, where, "--id-field", text_field)
+    _check_fields(ddf, text_field, site_field, id_field, where)
     names = ["id", *(["text"] if html else []), "spans"]
     meta = pd.DataFrame({c: pd.Series(dtype=object) for c in names})
     return ddf.map_partitions(
-        _label_partition, detector, text_field, id_field, html, where, meta=meta
+        _label_partition, detector, templates, text_field, site_field, id_field, html, where,
+        meta=meta,
     )
 
 
-def _strip(ddf: Any, detector: Any, text_field: str, mark: bool, html: bool, where: str) -> Any:
-    _check_field(ddf, text_field, where, "--text-field", "id")
+def _strip(
+    ddf: Any,
+    detector: Any,
+    templates: Any,
+    text_field: str,
+    site_field: str | None,
+    mark: bool,
+    html: bool,
+    where: str,
+) -> Any:
+    _check_fields(ddf, text_field, site_field, None, where)
     return ddf.map_partitions(
-        _strip_partition, detector, text_field, mark, html, where, meta=ddf._meta
+        _strip_partition, detector, templates, text_field, site_field, mark, html, where,
+        meta=ddf._meta,
     )
 
 
@@ -293,9 +396,7 @@ def write_dataframe(
     return _write(ddf, _output_folder(path, storage_options), kind, storage_options)
 
 
-def _write(
-    ddf: Any, out: _Folder, kind: str, storage_options: dict[str, Any] | None, source: str = ""
-) -> int:
+def _write(ddf: Any, out: _Folder, kind: str, storage_options: dict[str, Any] | None) -> int:
     fs = out.fs
     try:
         if kind == "parquet":
@@ -308,9 +409,6 @@ def _write(
         if fs.exists(out.target):
             fs.rm(out.target, recursive=True)  # an empty folder (checked before the run)
         fs.mv(out.tmp, out.target, recursive=True)
-    except ValueError as exc:  # what pandas and pyarrow raise for a part they cannot parse
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{source or 'a partition'} cannot be read ({reason})") from None
     finally:
         if fs.exists(out.tmp):
             fs.rm(out.tmp, recursive=True)
@@ -319,6 +417,16 @@ def _write(
 
 def _parquet_name(number: int) -> str:
     return f"{_part_name(number)}.parquet"
+
+
+@contextmanager
+def _unreadable_parts(source: str) -> Iterator[None]:
+    """A part that pandas or pyarrow cannot parse (they raise ValueError) is a one-line error."""
+    try:
+        yield
+    except ValueError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{source} cannot be read ({reason})") from None
 
 
 def _client(scheduler: str | None, workers: int) -> Any:
@@ -355,32 +463,46 @@ def run_dask(
     mode: str = "strip",
     text_field: str = "text",
     id_field: str = "id",
+    site_field: str | None = None,
     model: str = DEFAULT_MODEL,
     threshold: float = DEFAULT_THRESHOLD,
     keep: Sequence[str] = DEFAULT_KEEP,
     trust_model: bool = False,
     html: bool = False,
+    templates: str | None = None,
+    batch: bool = True,
     scheduler: str | None = None,
     workers: int = 1,
 ) -> int:
     """Strip, mark or label partitioned Parquet/JSONL at ``input_path`` on a Dask cluster into
     a folder of part files at ``output_path`` (strip and mark: the input's format; label:
     JSONL). Returns the number of part files written.
+
+    Template evidence as in ``detector strip``: the table saved at ``templates``, else with
+    ``batch`` the counts of the whole input (a first pass, counted here partition by partition
+    and then sent once to every worker), else none.
     """
     if html:
         check_available()
     ddf, kind = read_dataframe(input_path)
     detector = _detector(model, threshold, keep, trust_model)
-    if mode == "label":
-        result = _label(ddf, detector, text_field, id_field, html, input_path)
-        kind = "jsonl"
-    else:
-        result = _strip(ddf, detector, text_field, mode == "mark", html, input_path)
+    _check_fields(ddf, text_field, site_field, id_field if mode == "label" else None, input_path)
+    table = _table(templates)
     out = _output_folder(output_path)
     client = _client(scheduler, workers)
     try:
-        with client.as_current():
-            return _write(result, out, kind, None, input_path)
+        with client.as_current(), _unreadable_parts(input_path):
+            if table is None and batch:
+                counted = _count(ddf, text_field, site_field, html, input_path)
+                table = client.scatter(counted, broadcast=True)
+            if mode == "label":
+                result = _label(ddf, detector, table, text_field, site_field, id_field, html,
+                                input_path)
+                kind = "jsonl"
+            else:
+                result = _strip(ddf, detector, table, text_field, site_field, mode == "mark",
+                                html, input_path)
+            return _write(result, out, kind, None)
     finally:
         cluster = client.cluster if scheduler is None else None
         client.close()

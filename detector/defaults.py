@@ -8,3 +8,5 @@ DEFAULT_THRESHOLD = 0.7
 DEFAULT_KEEP = ("neutral",)
 #: The --model value that names the shipped model.
 DEFAULT_MODEL = "default"
+#: Articles shown in full in an HTML report (the summary counts every article).
+REPORT_LIMIT = 200

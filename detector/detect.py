@@ -28,6 +28,7 @@ from detector.model import (
     load_model,
 )
 from detector.strip import kept_ranges, map_back, mark_spans, strip_spans
+from detector.templates import ONE_SITE, TemplateTable
 
 __all__ = ["DEFAULT_THRESHOLD", "DEFAULT_KEEP", "Detector", "LabeledSpan"]
 
@@ -115,8 +116,14 @@ def _load_once(
     return load_model(path, trust=trust)
 
 
-def _reload(path: str | None, trust: bool, threshold: float, keep: Sequence[str]) -> Detector:
-    return Detector.load(path, trust=trust, threshold=threshold, keep=keep)
+def _reload(
+    path: str | None,
+    trust: bool,
+    threshold: float,
+    keep: Sequence[str],
+    templates: TemplateTable | None = None,
+) -> Detector:
+    return Detector.load(path, trust=trust, threshold=threshold, keep=keep, templates=templates)
 
 
 class Detector:
@@ -130,6 +137,9 @@ class Detector:
         Minimum probability of a removable label for a segment to get it; higher keeps more.
     keep : sequence of str
         Non-editorial labels that are kept in the text (``neutral`` by default).
+    templates : TemplateTable, optional
+        Per-site shape counts over the batch (:mod:`detector.templates`): segments whose
+        shape recurs on their site are scored with that evidence too.
     """
 
     def __init__(
@@ -138,10 +148,12 @@ class Detector:
         *,
         threshold: float = DEFAULT_THRESHOLD,
         keep: Sequence[str] = DEFAULT_KEEP,
+        templates: TemplateTable | None = None,
     ):
         self.model = model
         self.threshold = threshold
         self.keep = tuple(keep)
+        self.templates = templates
         self._loaded_from: tuple[str | None, bool] | None = None
 
     @classmethod
@@ -152,10 +164,13 @@ class Detector:
         trust: bool = False,
         threshold: float = DEFAULT_THRESHOLD,
         keep: Sequence[str] = DEFAULT_KEEP,
+        templates: TemplateTable | None = None,
     ) -> Detector:
         """A detector with the model at ``path`` (the shipped model when None)."""
         where = None if path is None else os.fspath(path)
-        detector = cls(_cached_model(where, trust), threshold=threshold, keep=keep)
+        detector = cls(
+            _cached_model(where, trust), threshold=threshold, keep=keep, templates=templates
+        )
         detector._loaded_from = (where, trust)
         return detector
 
@@ -165,14 +180,19 @@ class Detector:
         if self._loaded_from is None:
             return super().__reduce_ex__(protocol)
         path, trust = self._loaded_from
-        return (_reload, (path, trust, self.threshold, self.keep))
+        return (_reload, (path, trust, self.threshold, self.keep, self.templates))
 
     @property
     def removable(self) -> tuple[str, ...]:
         return tuple(c for c in self.model.labels if c != EDITORIAL and c not in self.keep)
 
-    def label_many(self, texts: Sequence[str]) -> list[list[LabeledSpan]]:
+    def label_many(
+        self, texts: Sequence[str], *, sites: Sequence[str] | None = None
+    ) -> list[list[LabeledSpan]]:
         """Label every segment of each text, batched over all texts.
+
+        ``sites`` names each text's site for the template counts (one site for all when
+        omitted); it matters only with :attr:`templates`.
 
         Removing a block changes the context of what is left, so after the first pass the
         cleaned text is labeled again until nothing more goes (at most MAX_STRIP_PASSES
@@ -180,14 +200,19 @@ class Detector:
         and keeps its first-pass score. The last pass saw exactly the stripped text and found
         nothing to remove, so stripping the cleaned text once more changes nothing.
         """
-        labeled = self._label_once(texts)
+        if sites is None:
+            sites = [ONE_SITE] * len(texts)
+        labeled = self._label_once(texts, sites)
         removed = [[(s.start, s.end) for s in self._to_remove(spans)] for spans in labeled]
         pending = [i for i, r in enumerate(removed) if r]
         for _ in range(MAX_STRIP_PASSES - 1):
             if not pending:
                 break
             kept = {i: kept_ranges(texts[i], removed[i]) for i in pending}
-            again = self._label_once(["".join(texts[i][a:b] for a, b in kept[i]) for i in pending])
+            again = self._label_once(
+                ["".join(texts[i][a:b] for a, b in kept[i]) for i in pending],
+                [sites[i] for i in pending],
+            )
             still = []
             for i, spans in zip(pending, again):
                 more = [(s.start, s.end, s.label) for s in self._to_remove(spans)]
@@ -205,9 +230,11 @@ class Detector:
             pending = still
         return labeled
 
-    def _label_once(self, texts: Sequence[str]) -> list[list[LabeledSpan]]:
+    def _label_once(self, texts: Sequence[str], sites: Sequence[str]) -> list[list[LabeledSpan]]:
         """One batched prediction: every segment with its label and advert score."""
-        table, segments = segment_table((str(i), t) for i, t in enumerate(texts))
+        table, segments = segment_table(
+            ((str(i), t) for i, t in enumerate(texts)), templates=self.templates, sites=sites
+        )
         if len(table) == 0:
             return [[] for _ in texts]
         try:
@@ -233,21 +260,21 @@ class Detector:
         """Every segment of ``text`` with its label and advert score."""
         return self.label_many([text])[0]
 
-    def strip_many(self, texts: Sequence[str]) -> list[str]:
+    def strip_many(self, texts: Sequence[str], *, sites: Sequence[str] | None = None) -> list[str]:
         """Strip each text: its removable segments go, editorial characters stay in order."""
         return [
             strip_spans(t, self._to_remove(spans))
-            for t, spans in zip(texts, self.label_many(texts))
+            for t, spans in zip(texts, self.label_many(texts, sites=sites))
         ]
 
     def strip(self, text: str) -> str:
         """``text`` without its advert segments; editorial characters kept in order."""
         return self.strip_many([text])[0]
 
-    def mark_many(self, texts: Sequence[str]) -> list[str]:
+    def mark_many(self, texts: Sequence[str], *, sites: Sequence[str] | None = None) -> list[str]:
         return [
             mark_spans(t, _blocks(t, self._to_remove(spans)))
-            for t, spans in zip(texts, self.label_many(texts))
+            for t, spans in zip(texts, self.label_many(texts, sites=sites))
         ]
 
     def mark(self, text: str) -> str:

@@ -121,10 +121,16 @@ def format_report(report: Mapping[str, Mapping[str, float]]) -> str:
 
 
 def evaluate_detector(
-    detector: Any, gold: Sequence[Mapping[str, Any]]
+    detector: Any, gold: Sequence[Mapping[str, Any]], *, sites: Sequence[str] | None = None
 ) -> dict[str, dict[str, float]]:
-    """Label the gold articles with ``detector`` (anything with ``label_many``) and score it."""
-    predicted = detector.label_many([r["text"] for r in gold])
+    """Label the gold articles with ``detector`` (anything with ``label_many``) and score it.
+
+    ``sites`` (one per article) go to the detector's template counts, for the batch mode.
+    """
+    texts = [r["text"] for r in gold]
+    predicted = (
+        detector.label_many(texts) if sites is None else detector.label_many(texts, sites=sites)
+    )
     return evaluate(
         gold, {r["id"]: [s.to_dict() for s in spans] for r, spans in zip(gold, predicted)}
     )

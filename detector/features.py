@@ -28,6 +28,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.utils.validation import check_is_fitted
 
 from detector.segment import Segment, segment
+from detector.templates import TEMPLATE_COLUMNS, TemplateTable, template_columns
 
 __all__ = [
     "POSITION_COLUMNS",
@@ -84,10 +85,17 @@ _CLOSERS = "\"'”“’»«)]"
 _SEPARATORS = re.compile(r"[|»›→>•]|--")
 
 
-def segment_table(articles: Iterable[tuple[str, str]]) -> tuple[pd.DataFrame, list[list[Segment]]]:
+def segment_table(
+    articles: Iterable[tuple[str, str]],
+    *,
+    templates: TemplateTable | None = None,
+    sites: Sequence[str] | None = None,
+) -> tuple[pd.DataFrame, list[list[Segment]]]:
     """One row per segment of each ``(doc_id, text)`` article, with its place in the article.
 
-    Returns the table and the segments of each article (in input order).
+    With ``templates`` (counts over the batch, :mod:`detector.templates`) and the ``sites`` of
+    the articles, the :data:`TEMPLATE_COLUMNS` say how often each segment's shape recurs on its
+    site; without, they are zeros. Returns the table and the segments of each article.
     """
     rows: dict[str, list] = {k: [] for k in ["doc", "idx", "text", *POSITION_COLUMNS]}
     all_segments = []
@@ -112,7 +120,20 @@ def segment_table(articles: Iterable[tuple[str, str]]) -> tuple[pd.DataFrame, li
             rows["line_rel"].append(s.line / max(n_lines - 1, 1))
             rows["lines_from_end"].append(min(n_lines - 1 - s.line, 10) / 10)
             rows["repeats"].append(min(shapes[_DIGITS.sub("0", s.text.lower())] - 1, 3) / 3)
-    return pd.DataFrame(rows), all_segments
+    table = pd.DataFrame(rows)
+    site_per_row: list[str] = []
+    if templates is not None and sites is not None:
+        for site, segs in zip(sites, all_segments):
+            site_per_row += [site] * len(segs)
+    columns = template_columns(
+        templates if site_per_row else None,
+        rows["text"],
+        site_per_row,
+        table["rel_pos"].to_numpy(dtype=np.float64),
+    )
+    for j, name in enumerate(TEMPLATE_COLUMNS):
+        table[name] = columns[:, j]
+    return table, all_segments
 
 
 class ShapeFeatures(TransformerMixin, BaseEstimator):
@@ -255,7 +276,29 @@ def context_features(proba: np.ndarray, table: pd.DataFrame, *, window: int = 2)
     lengths = np.log1p(table["text"].str.len().to_numpy(dtype=np.float64))[:, None] / 8
     blocks.append(lengths)
     blocks.append(table[POSITION_COLUMNS].to_numpy(dtype=np.float64))
+    blocks += _recurrence(proba, table, docs, idx)
     return np.hstack(blocks)
+
+
+def _recurrence(
+    proba: np.ndarray, table: pd.DataFrame, docs: np.ndarray, idx: np.ndarray
+) -> list[np.ndarray]:
+    """Template features: the segment's recurrence on its site, its neighbours' recurrence,
+    and recurrence times the first-pass probabilities (a recurring segment that already looks
+    like an advert is likelier one; a recurring dateline that looks editorial is not)."""
+    n = proba.shape[0]
+    if not set(TEMPLATE_COLUMNS) <= set(table.columns):
+        tpl = np.zeros((n, len(TEMPLATE_COLUMNS)))
+    else:
+        tpl = table[TEMPLATE_COLUMNS].to_numpy(dtype=np.float64)
+    recur = tpl[:, TEMPLATE_COLUMNS.index("tpl_recur")]
+    share = tpl[:, TEMPLATE_COLUMNS.index("tpl_share")]
+    near = np.zeros(n)
+    for offset in (-1, 1):
+        j = np.clip(np.arange(n) + offset, 0, n - 1)
+        valid = (docs[j] == docs) & (idx[j] == idx + offset)
+        near = np.maximum(near, np.where(valid, recur[j], 0.0))
+    return [tpl, near[:, None], recur[:, None] * proba, share[:, None] * proba]
 
 
 def _tail_stats(proba: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -34,6 +34,7 @@ __all__ = [
     "Output",
     "atomic_write",
     "input_kind",
+    "labeled_spans",
     "read_labeled",
 ]
 
@@ -71,6 +72,19 @@ class Chunk:
     def good(self) -> list[int]:
         """Indices of the rows that were read well (all but the skipped ones)."""
         return [k for k in range(len(self.texts)) if k not in self.skipped]
+
+    def values(self, name: str) -> list[Any] | None:
+        """Each row's value of field/column ``name`` (None where a row lacks it), or None
+        when no row of this chunk has such a field (plain text, folders, other tables)."""
+        if self.rows is None or isinstance(self.rows, list) and not self.rows:
+            return None
+        if isinstance(self.rows, list):
+            if not any(isinstance(r, dict) and name in r for r in self.rows):
+                return None
+            return [r.get(name) if isinstance(r, dict) else None for r in self.rows]
+        if name not in self.rows.columns:
+            return None
+        return self.rows[name].tolist()
 
 
 @dataclass(frozen=True)
@@ -545,6 +559,12 @@ def read_labeled(path: str) -> list[dict[str, Any]]:
     if not records:
         raise DataError(f"{path} is empty")
     return records
+
+
+def labeled_spans(record: dict[str, Any], where: str) -> list[dict[str, Any]]:
+    """The record's ``spans``, checked as :func:`read_labeled` checks them (errors name
+    ``where``)."""
+    return _valid_spans(record, where)
 
 
 def _valid_spans(record: dict[str, Any], where: str) -> list[dict[str, Any]]:

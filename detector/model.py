@@ -54,7 +54,7 @@ ADVERT = "advert"
 #: Segments featurized at once when predicting.
 PREDICT_ROWS = 4096
 #: Raised whenever the features or the saved classifier change shape: older models are refused.
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
 
 
 class SegmentClassifier(ClassifierMixin, BaseEstimator):

@@ -426,3 +426,87 @@ def test_evaluate_compares_two_models(tmp_path: Path, tiny_model_path: Path) -> 
     single = ok("evaluate", str(gold), "--json", "--model", str(tiny_model_path),
                 "--threshold", "1.0").stdout
     assert json.loads(single)["ALL"]["advert_recall"] == 0.0
+
+
+# -- site templates: the batch pass, saved tables, the templates command --------------------
+
+
+@pytest.fixture(scope="module")
+def batch_file(tmp_path_factory: pytest.TempPathFactory, tiny_records: list) -> Path:
+    """Twelve articles of two sites, each site's adverts recurring across its articles."""
+    sources = sorted({r["source"] for r in tiny_records})[:2]
+    rows = [{"id": r["id"], "source": r["source"], "text": r["text"]}
+            for r in tiny_records if r["source"] in sources]
+    path = tmp_path_factory.mktemp("batch") / "batch.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _labels(path: Path) -> list[list[dict]]:
+    return [json.loads(line)["spans"] for line in path.read_text("utf-8").splitlines()]
+
+
+def test_label_counts_the_batch_first(tmp_path: Path, batch_file: Path, model: list,
+                                      detector_tiny: Detector) -> None:
+    from detector.templates import count_templates
+
+    rows = [json.loads(line) for line in batch_file.read_text("utf-8").splitlines()]
+    texts, sites = [r["text"] for r in rows], [r["source"] for r in rows]
+    batched, alone = tmp_path / "batched.jsonl", tmp_path / "alone.jsonl"
+    ok("label", str(batch_file), "-o", str(batched), *model)
+    ok("label", str(batch_file), "-o", str(alone), "--no-batch", *model)
+    table = count_templates(zip(sites, texts))
+    with_table = Detector(detector_tiny.model, templates=table)
+    assert _labels(batched) == [[s.to_dict() for s in spans]
+                                for spans in with_table.label_many(texts, sites=sites)]
+    assert _labels(alone) == [[s.to_dict() for s in spans]
+                              for spans in detector_tiny.label_many(texts)]
+    assert _labels(batched) != _labels(alone), "recurrence should move some scores"
+
+
+def test_saved_templates_and_workers_give_the_batch_result(tmp_path: Path, batch_file: Path,
+                                                           model: list) -> None:
+    table = tmp_path / "t.npz"
+    ok("templates", str(batch_file), "-o", str(table), *model)
+    batched, saved, parallel = (tmp_path / f"{n}.jsonl" for n in ("b", "s", "p"))
+    ok("label", str(batch_file), "-o", str(batched), *model)
+    ok("label", str(batch_file), "-o", str(saved), "--templates", str(table), *model)
+    ok("label", str(batch_file), "-o", str(parallel), "--jobs", "2", *model)
+    assert _labels(saved) == _labels(batched) == _labels(parallel)
+
+
+def test_templates_command_shows_each_sites_recurring_shapes(batch_file: Path,
+                                                             model: list) -> None:
+    out = ok("templates", str(batch_file), "--top", "3", *model).stdout
+    sites = [line for line in out.splitlines() if line and not line.startswith(" ")]
+    assert len(sites) == 2 and all(line.endswith(" articles") for line in sites)
+    rows = [json.loads(line) for line in
+            ok("templates", str(batch_file), "--top", "3", "--json", *model).stdout.splitlines()]
+    assert {r["site"] for r in rows} == {line.split(":")[0] for line in sites}
+    assert all(set(r) == {"site", "site_articles", "shape", "articles", "share", "advert_score",
+                          "removed", "example"} for r in rows)
+    assert max(r["articles"] for r in rows) > 1, "adverts recur within a site"
+
+
+def test_template_errors(tmp_path: Path, batch_file: Path, model: list) -> None:
+    missing = tmp_path / "missing.npz"
+    fails(f"template table {missing} does not exist; make one with detector templates",
+          "strip", str(batch_file), "--templates", str(missing), *model)
+    fails(f"{batch_file} has no field 'site' (given as --site-field)",
+          "strip", str(batch_file), "--site-field", "site", *model)
+
+
+def test_evaluate_batch_mode(batch_file: Path, tiny_records: list, model: list,
+                             detector_tiny: Detector) -> None:
+    from detector.evaluate import evaluate_detector
+    from detector.templates import count_templates
+
+    gold_path = batch_file.with_name("gold.jsonl")
+    rows = [r for r in tiny_records
+            if r["source"] in {json.loads(x)["source"] for x in batch_file.open()}]
+    gold_path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    sites = [r["source"] for r in rows]
+    table = count_templates(zip(sites, (r["text"] for r in rows)))
+    want = evaluate_detector(Detector(detector_tiny.model, templates=table), rows, sites=sites)
+    got = json.loads(ok("evaluate", str(gold_path), "--batch", "--json", *model).stdout)
+    assert got == json.loads(json.dumps(want))

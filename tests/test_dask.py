@@ -301,3 +301,24 @@ def test_parts_are_read_in_natural_order(tmp_path: Path) -> None:
                                                   encoding="utf-8")
     ddf, _ = read_dataframe(str(tmp_path))
     assert ddf.compute(scheduler="sync")["id"].tolist() == ["1", "2", "10"]
+
+
+@pytest.mark.parametrize("evidence", ["--no-batch", "--templates"])
+def test_template_evidence_as_single_process(
+    evidence: str, tables: Path, tmp_path: Path, cluster: Any, tiny_model_path: Path
+) -> None:
+    """The default counts the whole input first (the parametrized tests above); a saved table
+    and no counts give the single-process output too."""
+    options = ["--model", str(tiny_model_path)]
+    if evidence == "--templates":
+        table = tmp_path / "templates.npz"
+        ok("templates", str(tables / "all.jsonl"), "-o", str(table), "--quiet")
+        options += ["--templates", str(table)]
+    else:
+        options.append("--no-batch")
+    expected = single_process("label", str(tables / "all.jsonl"), *options,
+                              output=tmp_path / "single.jsonl")
+    out = tmp_path / "dask"
+    ok("label", str(tables / "jsonl"), "-o", str(out), *options, "--engine", "dask",
+       "--scheduler", cluster.scheduler_address, "--quiet")
+    assert read_parts(out) == expected

@@ -15,6 +15,7 @@ from detector.features import (
     context_features,
     segment_table,
 )
+from detector.templates import TEMPLATE_COLUMNS
 
 TEXTS = ["Kaufen oder verkaufen?! Jetzt Gratis-Analyse sichern!", "The Fed held rates at 5%.",
          "Subscribe to our newsletter: www.example.com", "", "makeArticleAd();"]
@@ -49,7 +50,8 @@ def test_segment_table_columns_and_positions() -> None:
     articles = [("a", "Title here\nOne. Two. Three.\nRead more!"), ("b", "Solo line."),
                 ("c", " \n")]
     table, segments = segment_table(articles)
-    assert list(table.columns) == ["doc", "idx", "text", *POSITION_COLUMNS]
+    assert list(table.columns) == ["doc", "idx", "text", *POSITION_COLUMNS, *TEMPLATE_COLUMNS]
+    assert not table[TEMPLATE_COLUMNS].to_numpy().any()  # no batch: no recurrence
     assert [len(s) for s in segments] == [5, 1, 0]
     a = table[table["doc"] == "a"]
     assert list(a["idx"]) == [0, 1, 2, 3, 4]
@@ -81,7 +83,11 @@ def test_build_features_width() -> None:
 
 
 def _width(k: int, window: int) -> int:
-    return k + 2 * window * (k + 1) + 2 * k + 1 + len(POSITION_COLUMNS)
+    # own, neighbours with flags, tail max and mean, length, positions; then the template
+    # columns, the neighbours' recurrence and recurrence and share times the probabilities
+    return k + 2 * window * (k + 1) + 2 * k + 1 + len(POSITION_COLUMNS) + len(
+        TEMPLATE_COLUMNS
+    ) + 1 + 2 * k
 
 
 @settings(max_examples=50, deadline=None)

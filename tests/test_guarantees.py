@@ -246,7 +246,7 @@ def test_huge_single_line_article(detector_tiny: Detector) -> None:
     )
 
 
-def _best_time(fn: Callable[[], object], repeat: int = 3) -> float:
+def _best_time(fn: Callable[[], object], repeat: int = 5) -> float:
     best = float("inf")
     for _ in range(repeat):
         started = time.perf_counter()

@@ -16,7 +16,7 @@ import sklearn
 from detector import __version__
 from detector.errors import ModelError
 from detector.features import segment_table
-from detector.model import Model, card_path, load_model, save_model
+from detector.model import MODEL_FORMAT, Model, card_path, load_model, save_model
 from detector.training import data_hash
 
 
@@ -47,7 +47,7 @@ def test_roundtrip_with_card(tiny_model: Model, tiny_model_path: Path, tiny_reco
     assert card["data_sha256"] == data_hash(tiny_records)
     assert card["articles"] == len(tiny_records)
     assert card["model_file"] == tiny_model_path.name
-    assert card["format"] == 1
+    assert card["format"] == MODEL_FORMAT
     assert "heldout" not in card  # holdout=0.0
     table, _ = segment_table((r["id"], r["text"]) for r in tiny_records[:3])
     np.testing.assert_array_equal(loaded.classifier.predict_proba(table),
@@ -89,7 +89,8 @@ def test_other_sklearn_patch_version_loads(model_copy: Path) -> None:
 
 def test_other_format_is_refused(model_copy: Path) -> None:
     _edit_card(model_copy, format=99)
-    with pytest.raises(ModelError, match="has format 99; this detector reads format 1"):
+    message = f"has format 99; this detector reads format {MODEL_FORMAT}"
+    with pytest.raises(ModelError, match=message):
         load_model(model_copy)
 
 

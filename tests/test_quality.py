@@ -68,3 +68,29 @@ def test_golden(case: dict, shipped: Detector) -> None:
     kept = [p for p in case["with"] if p not in cleaned]
     left = [p for p in case["without"] if p in cleaned]
     assert not kept and not left, f"lost editorial: {kept}; adverts left: {left}"
+
+
+def test_batch_mode_raises_recall_without_raising_loss(
+    shipped: Detector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 5's promise on real data: each source file as one batch (its site-template counts
+    as evidence) finds more adverts than article by article and removes no more editorial."""
+    from detector.templates import count_templates
+
+    files = sorted(shared_path("data", "real").glob("*.jsonl"))
+    if not files:
+        pytest.skip("no real labeled data in ../shared/data/real")
+    gold = [r for path in files for r in load_jsonl(path)]
+    texts, sites = [r["text"] for r in gold], [r["source"] for r in gold]
+    alone = shipped.label_many(texts)
+    batch = Detector(shipped.model, templates=count_templates(zip(sites, texts)))
+    together = batch.label_many(texts, sites=sites)
+    reports = [
+        evaluate(gold, {r["id"]: [s.to_dict() for s in spans] for r, spans in zip(gold, found)})
+        for found in (alone, together)
+    ]
+    with capsys.disabled():
+        print("\nbatch mode on ../shared/data/real:\n" + format_report(reports[1]))
+    single, batched = reports[0]["ALL"], reports[1]["ALL"]
+    assert batched["advert_recall"] > single["advert_recall"], (single, batched)
+    assert batched["editorial_loss"] <= single["editorial_loss"], (single, batched)
