@@ -70,13 +70,16 @@ def model_options(*, several: bool = False) -> Callable[..., Any]:
     return decorate
 
 
-def table_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    command = click.option(
+def html_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
         "--html",
         is_flag=True,
         help="The text is HTML (the --text-field of a table, stdin, any file): extract its main "
         "text with trafilatura first (needs the html extra). .html/.htm files always are.",
     )(command)
+
+
+def table_options(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option(
         "--error-report",
         help="With --on-error skip: where to list the skipped rows (JSONL); default "
@@ -407,6 +410,7 @@ def _report_skipped(skipped: list[tuple[str, str]], path: str | None) -> None:
 @click.option("--drop", multiple=True, help="Also remove this kept label (e.g. --drop neutral).")
 @model_options()
 @table_options
+@html_option
 @template_options()
 @jobs_option
 @engine_options
@@ -425,6 +429,7 @@ def strip(input_path: str, output: str | None, mark: bool, **options: Any) -> No
 @click.option("-o", "--output", help="JSONL output path; stdout if omitted.")
 @model_options()
 @table_options
+@html_option
 @template_options()
 @jobs_option
 @engine_options
@@ -547,6 +552,7 @@ def evaluate(
 )
 @model_options()
 @table_options
+@html_option
 @quiet_option
 @_fail_cleanly
 def templates(
