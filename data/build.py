@@ -33,8 +33,12 @@ SEED = 20261124
 VARIANTS = 4
 SITES_PER_LANG = 14
 CLEAN_SHARE = 0.12
-#: Chance that an article of a site carries each of that site's editorial habits.
-HABIT_SHARE = 0.3
+#: Range of the chance that an article of a site carries one of that site's editorial habits
+#: (drawn per habit), and of the weights with which a site picks its adverts: both kinds recur
+#: across a site's articles with overlapping frequencies, so how often a segment recurs does
+#: not by itself tell an advert from a habit.
+HABIT_SHARE = (0.04, 0.25)
+AD_WEIGHTS = (1, 1, 1, 2, 3, 5)
 
 GLUES = {
     # name: (separator between blocks, weight)
@@ -257,6 +261,10 @@ def make_sites(rng: random.Random, adverts: list[dict]) -> dict[str, list[dict]]
             kind = {"advert": "ads", "neutral": "neutral"}.get(template["label"], "habits")
             if template["id"].split("-")[1] == "habit":
                 kind = "habits"
+            if kind == "habits":
+                template = {**template, "share": rng.uniform(*HABIT_SHARE)}
+            elif kind == "ads":
+                template = {**template, "weight": rng.choice(AD_WEIGHTS)}
             site[kind].append(template)
         sites[lang] = lang_sites
     return sites
@@ -302,16 +310,18 @@ def plan_inserts(rng: random.Random, site: dict, n_blocks: int, clean: bool) -> 
     """(where, position, template) for the adverts and neutral lines of one variant."""
     inserts = []
     if not clean and site["ads"]:
-        for template in rng.sample(
-            site["ads"], k=min(len(site["ads"]), rng.choice([1, 1, 2, 2, 3, 4]))
-        ):
-            inserts.append(template)
+        picks = rng.sample(
+            site["ads"],
+            k=min(len(site["ads"]), rng.choice([1, 1, 2, 2, 3, 4])),
+            counts=[t["weight"] for t in site["ads"]],
+        )
+        inserts += list({t["id"]: t for t in picks}.values())  # a heavy advert picked twice
     if site["neutral"] and rng.random() < 0.45:
         inserts.append(rng.choice(site["neutral"]))
     # The site's editorial habits (data sentences, bylines, standard explainers, its own
     # disclaimers) recur across its articles just as its adverts do.
     for template in site["habits"]:
-        if rng.random() < HABIT_SHARE:
+        if rng.random() < template["share"]:
             inserts.append(template)
     plan = []
     for template in inserts:

@@ -16,7 +16,14 @@ from typing import Any
 
 import click
 
-from detector.defaults import DEFAULT_KEEP, DEFAULT_MODEL, DEFAULT_THRESHOLD, REPORT_LIMIT
+from detector.defaults import (
+    DEFAULT_KEEP,
+    DEFAULT_MODEL,
+    DEFAULT_PER_ARTICLE,
+    DEFAULT_THRESHOLD,
+    REPORT_LIMIT,
+    REVIEW_FORMATS,
+)
 from detector.errors import DetectorError
 from detector.io import DECODE_ERRORS, DEFAULT_ID_FIELD, DEFAULT_TEXT_FIELD, ON_ERROR
 
@@ -119,7 +126,7 @@ def table_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def template_options(*, evaluating: bool = False) -> Callable[..., Any]:
+def template_options(*, evaluating: bool = False, reporting: bool = False) -> Callable[..., Any]:
     """--templates FILE, --batch/--no-batch and --site-field (see detector.templates)."""
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -138,6 +145,9 @@ def template_options(*, evaluating: bool = False) -> Callable[..., Any]:
                 if evaluating
                 else "First count each site's recurring segment shapes over all of INPUT and "
                 "use them as evidence (two passes; not for stdin)."
+                if not reporting
+                else "First count each site's recurring segment shapes over all INPUTs, as "
+                "strip does, and use them as evidence."
             ),
         )(command)
         return click.option(
@@ -314,7 +324,8 @@ def _batch_templates(
     jobs: int,
     quiet: bool,
 ) -> Iterator[Any]:
-    """The template counts to label with: a saved table, a first pass over the input, or none.
+    """The template counts to label with: a saved table, a first pass over the input(s), or
+    none.
 
     With several workers a counted table is saved to a temporary file first, so that it
     travels to them as a path (each loads it once) instead of with every chunk.
@@ -325,11 +336,14 @@ def _batch_templates(
     if templates_path is not None:
         yield load_templates(templates_path)
         return
-    if not batch or source.kind == "stdin":
+    sources = source if isinstance(source, list) else [source]
+    if not batch or any(s.kind == "stdin" for s in sources):
         yield None
         return
     progress = _Progress(quiet, "articles counted")
-    table = count_input(source, site_field=site_field, progress=progress)
+    table = None
+    for one in sources:
+        table = count_input(one, site_field=site_field, table=table, progress=progress)
     progress.done()
     if jobs == 1:
         yield table
@@ -444,8 +458,16 @@ def label(input_path: str, output: str | None, **options: Any) -> None:
 
 
 @cli.command()
-@click.argument("data", nargs=-1, required=True)
+@click.argument("data", nargs=-1)
 @click.option("-o", "--output", required=True, help="Where to write the model (.joblib).")
+@click.option(
+    "--weight",
+    "weights",
+    multiple=True,
+    metavar="FILE=W",
+    help="Multiply the sample weights of FILE's articles by W (repeatable).",
+)
+@click.option("--base", is_flag=True, help="Add the shipped training data to DATA.")
 @click.option(
     "--holdout",
     type=click.FloatRange(0.0, 0.9),
@@ -456,20 +478,27 @@ def label(input_path: str, output: str | None, **options: Any) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split.")
 @quiet_option
 @_fail_cleanly
-def train(data: tuple[str, ...], output: str, holdout: float, seed: int, quiet: bool) -> None:
+def train(
+    data: tuple[str, ...],
+    output: str,
+    weights: tuple[str, ...],
+    base: bool,
+    holdout: float,
+    seed: int,
+    quiet: bool,
+) -> None:
     """Train a model on labeled JSONL files (data/FORMAT.md) and print held-out metrics.
 
-    Example: detector train data/train.jsonl -o models/mine.joblib
+    Example: detector train mine.jsonl --weight mine.jsonl=3 --base -o models/mine.joblib
     """
     from detector.evaluate import format_report
-    from detector.io import read_labeled
     from detector.model import save_model
-    from detector.training import train as train_model
+    from detector.training import parse_weight, train_files
 
     if not quiet:
         logging.getLogger("detector").setLevel(logging.INFO)
-    records = [r for path in data for r in read_labeled(path)]
-    model = train_model(records, holdout=holdout, seed=seed, sources=list(data))
+    weighted = dict(parse_weight(spec) for spec in weights)
+    model = train_files(data, weights=weighted, base=base, holdout=holdout, seed=seed)
     card = save_model(model, output)
     heldout = model.card.get("heldout")
     if heldout:
@@ -649,6 +678,7 @@ def _clip(text: str, width: int) -> str:
 )
 @model_options()
 @table_options
+@template_options(reporting=True)
 @quiet_option
 @_fail_cleanly
 def report(
@@ -667,6 +697,9 @@ def report(
     encoding: str,
     error_report: str | None,
     quiet: bool,
+    templates_path: str | None,
+    batch: bool,
+    site_field: str | None,
 ) -> None:
     """Write one self-contained HTML page showing what is removed from INPUT and why.
 
@@ -685,23 +718,176 @@ def report(
         for p in inputs
     ]
     detector = _load_detector(model_path, threshold, trust_model)
-    progress = _Progress(quiet)
-    data = write_report(
-        sources,
-        output,
-        detector,
-        limit=limit,
-        curve=() if no_curve else CURVE_THRESHOLDS,
-        title=title,
-        model_name=model_path,
-        progress=progress,
-    )
-    progress.done()
+    with _batch_templates(sources, templates_path, batch, site_field, 1, quiet) as templates:
+        detector.templates = templates
+        progress = _Progress(quiet)
+        data = write_report(
+            sources,
+            output,
+            detector,
+            limit=limit,
+            curve=() if no_curve else CURVE_THRESHOLDS,
+            title=title,
+            model_name=model_path,
+            progress=progress,
+            site_field=site_field,
+        )
+        progress.done()
     if data.skipped:
         _report_skipped(data.skipped, error_report or f"{output}.errors.jsonl")
     total = next(iter(data.sources.values()))
     noun = "article" if total.articles == 1 else "articles"
     click.echo(f"wrote {output}: {total.articles:,} {noun}, {len(data.articles):,} shown")
+
+
+@cli.group()
+def review() -> None:
+    """Pick the segments worth labeling, label them, import the answers as training data.
+
+    Example: detector review pick scrape.jsonl -n 200 -o tasks.jsonl
+    """
+
+
+@review.command()
+@click.argument("corpus")
+@click.option("-o", "--output", required=True, help="Task file: .jsonl, .csv or .json.")
+@click.option("-n", "count", type=click.IntRange(min=1), default=200, show_default=True,
+              help="How many segments to pick.")
+@click.option("--format", "fmt", type=click.Choice(REVIEW_FORMATS),
+              help="Task format (default: from the extension of -o).")
+@click.option("--per-article", type=click.IntRange(min=1), default=DEFAULT_PER_ARTICLE,
+              show_default=True, help="At most this many segments from one article.")
+@click.option("--per-site", type=click.IntRange(min=1),
+              help="At most this many segments from one site (default: sites take turns).")
+@click.option("--labels", "extra_labels", multiple=True,
+              help="Offer this label too (Label Studio config; repeatable).")
+@click.option("--text-field", default=DEFAULT_TEXT_FIELD, show_default=True,
+              help="Column/field with the article text.")
+@click.option("--id-field", default=DEFAULT_ID_FIELD, show_default=True,
+              help="Column/field with the article id.")
+@click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of CORPUS.")
+@model_options()
+@template_options()
+@quiet_option
+@_fail_cleanly
+def pick(
+    corpus: str,
+    output: str,
+    count: int,
+    fmt: str | None,
+    extra_labels: tuple[str, ...],
+    model_path: str,
+    threshold: float,
+    trust_model: bool,
+    templates_path: str | None,
+    batch: bool,
+    quiet: bool,
+    **options: Any,
+) -> None:
+    """Pick the segments of CORPUS the model is least sure of, spread over sites and articles.
+
+    Example: detector review pick scrape.jsonl -n 200 -o tasks.csv
+    """
+    from detector.review import pick_to_file
+    from detector.templates import load_templates
+
+    detector = _load_detector(model_path, threshold, trust_model)
+    if templates_path is not None:
+        detector.templates = load_templates(templates_path)
+    progress = _Progress(quiet)
+    result = pick_to_file(
+        corpus,
+        output,
+        detector,
+        batch=batch,
+        fmt=fmt,
+        labels=extra_labels,
+        model_name=f"detector {model_path}",
+        n=count,
+        progress=progress,
+        **options,
+    )
+    progress.done()
+    click.echo(
+        f"picked {len(result.tasks)} segments from {result.articles} articles on "
+        f"{result.sites} sites"
+    )
+    click.echo("wrote " + " and ".join(str(f) for f in result.files))
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def _read_key() -> str:
+    """One key from the terminal; from a pipe, the next non-blank character ('' at the end),
+    so that answers can be scripted: ``printf 'aen' | detector review label tasks.jsonl``."""
+    if not _stdin_is_terminal():
+        while (key := sys.stdin.read(1)).isspace():
+            pass
+        return key
+    try:
+        return click.getchar()
+    except (KeyboardInterrupt, EOFError):
+        return "q"
+
+
+@review.command("label")
+@click.argument("tasks")
+@_fail_cleanly
+def review_label(tasks: str) -> None:
+    """Label the tasks of a JSONL task file in the terminal, one key per answer.
+
+    Keys: a advert, e editorial, n neutral, s skip, u undo, q quit. Every answer is saved at
+    once; run it again to go on where you stopped.
+
+    Example: detector review label tasks.jsonl
+    """
+    from detector.review import label_tasks
+
+    def show(screen: str) -> None:
+        if sys.stdout.isatty():
+            click.clear()
+        else:
+            click.echo()
+        click.echo(screen)
+
+    result = label_tasks(tasks, _read_key, show)
+    click.echo(
+        f"answered {result.answered}, undid {result.undone}; {result.open} of {result.total} "
+        f"tasks open; saved in {tasks}"
+    )
+
+
+@review.command("import")
+@click.argument("answers")
+@click.option("-o", "--output", required=True, help="Labeled JSONL to write (data/FORMAT.md).")
+@click.option("--format", "fmt", type=click.Choice(REVIEW_FORMATS),
+              help="Format of ANSWERS (default: from the extension: .jsonl, .csv, .json).")
+@click.option("--labels", multiple=True,
+              help="Allow this label besides advert, editorial, neutral (repeatable).")
+@click.option("--corpus", help="Read the article texts from here (by id) instead of the tasks.")
+@click.option("--text-field", default=DEFAULT_TEXT_FIELD, show_default=True,
+              help="With --corpus: column/field with the article text.")
+@click.option("--id-field", default=DEFAULT_ID_FIELD, show_default=True,
+              help="With --corpus: column/field with the article id.")
+@click.option("--no-model-spans", is_flag=True,
+              help="Unanswered segments count as editorial instead of keeping the model's guess.")
+@_fail_cleanly
+def import_(answers: str, output: str, no_model_spans: bool, **options: Any) -> None:
+    """Turn answered tasks (JSONL, edited CSV or Label Studio export) into labeled JSONL.
+
+    Example: detector review import tasks.csv -o labeled.jsonl
+    """
+    from detector.review import import_answers
+
+    result = import_answers(answers, output, model_spans=not no_model_spans, **options)
+    spans = sum(len(r["spans"]) for r in result.records)
+    click.echo(
+        f"imported {result.answers} answers ({result.skipped} skipped or open) into "
+        f"{len(result.records)} articles with {spans} spans; wrote {output}"
+    )
+
 
 
 def main() -> None:

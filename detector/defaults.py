@@ -10,3 +10,7 @@ DEFAULT_KEEP = ("neutral",)
 DEFAULT_MODEL = "default"
 #: Articles shown in full in an HTML report (the summary counts every article).
 REPORT_LIMIT = 200
+#: Task formats of `detector review pick` and `import`.
+REVIEW_FORMATS = ("jsonl", "csv", "labelstudio")
+#: At most this many review tasks from one article.
+DEFAULT_PER_ARTICLE = 2

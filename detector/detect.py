@@ -238,7 +238,7 @@ class Detector:
         if len(table) == 0:
             return [[] for _ in texts]
         try:
-            proba = self.model.classifier.predict_proba(table)
+            proba = self.model.predict_proba(table)
         except ValueError as exc:  # features of another detector version
             raise ModelError(
                 f"the model does not fit this detector's features ({exc}); retrain it with "
@@ -291,16 +291,14 @@ class Detector:
         Threshold 1.0 removes nothing, even where a probability rounds to exactly 1.0."""
         classes = list(self.model.labels)
         other = [j for j, c in enumerate(classes) if c != EDITORIAL]
-        out = []
-        for row in proba:
-            best = max(other, key=lambda j: row[j]) if other else None
-            if best is not None and row[best] >= self.threshold and self.threshold < 1.0:
-                out.append(classes[best])
-            elif best is not None and classes[best] in self.keep and row[best] >= 0.5:
-                out.append(classes[best])
-            else:
-                out.append(EDITORIAL)
-        return out
+        if not other:
+            return [EDITORIAL] * len(proba)
+        best = np.asarray(other)[np.argmax(proba[:, other], axis=1)]  # the first of equals
+        p = proba[np.arange(len(proba)), best]
+        kept = np.isin(best, [j for j in other if classes[j] in self.keep])
+        chosen = ((p >= self.threshold) & (self.threshold < 1.0)) | (kept & (p >= 0.5))
+        names = np.array(classes, dtype=object)
+        return np.where(chosen, names[best], EDITORIAL).tolist()
 
     def _advert_score(self, proba: np.ndarray) -> np.ndarray:
         classes = list(self.model.labels)

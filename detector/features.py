@@ -15,10 +15,13 @@ Segments travel as a :class:`pandas.DataFrame` made by :func:`segment_table`, on
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from itertools import chain
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -97,29 +100,40 @@ def segment_table(
     the articles, the :data:`TEMPLATE_COLUMNS` say how often each segment's shape recurs on its
     site; without, they are zeros. Returns the table and the segments of each article.
     """
-    rows: dict[str, list] = {k: [] for k in ["doc", "idx", "text", *POSITION_COLUMNS]}
+    rows: dict[str, Any] = {k: [] for k in ["doc", "idx", "text"]}
+    position: dict[str, list[np.ndarray]] = {k: [] for k in POSITION_COLUMNS}
     all_segments = []
     for doc_id, text in articles:
         segs = segment(text)
         all_segments.append(segs)
         n = len(segs)
-        n_lines = segs[-1].line + 1 if segs else 1
-        shapes = Counter(_DIGITS.sub("0", s.text.lower()) for s in segs)
-        for i, s in enumerate(segs):
-            line_start = i == 0 or segs[i - 1].line != s.line
-            line_end = i == n - 1 or segs[i + 1].line != s.line
-            rows["doc"].append(doc_id)
-            rows["idx"].append(i)
-            rows["text"].append(s.text)
-            rows["rel_pos"].append(i / max(n - 1, 1))
-            rows["from_end"].append(min(n - 1 - i, 10) / 10)
-            rows["is_first"].append(float(i == 0))
-            rows["is_last"].append(float(i == n - 1))
-            rows["line_start"].append(float(line_start))
-            rows["line_end"].append(float(line_end))
-            rows["line_rel"].append(s.line / max(n_lines - 1, 1))
-            rows["lines_from_end"].append(min(n_lines - 1 - s.line, 10) / 10)
-            rows["repeats"].append(min(shapes[_DIGITS.sub("0", s.text.lower())] - 1, 3) / 3)
+        if not n:
+            continue
+        texts = [s.text for s in segs]
+        line = np.fromiter((s.line for s in segs), dtype=np.int64, count=n)
+        i = np.arange(n)
+        n_lines = segs[-1].line + 1
+        keys = _repeat_keys(texts)
+        shapes = Counter(keys)
+        new_line = np.diff(line, prepend=-1) != 0
+        rows["doc"] += [doc_id] * n
+        rows["idx"].append(i)
+        rows["text"] += texts
+        position["rel_pos"].append(i / max(n - 1, 1))
+        position["from_end"].append(np.minimum(n - 1 - i, 10) / 10)
+        position["is_first"].append((i == 0).astype(np.float64))
+        position["is_last"].append((i == n - 1).astype(np.float64))
+        position["line_start"].append(new_line.astype(np.float64))
+        position["line_end"].append(np.append(new_line[1:], True).astype(np.float64))
+        position["line_rel"].append(line / max(n_lines - 1, 1))
+        position["lines_from_end"].append(np.minimum(n_lines - 1 - line, 10) / 10)
+        counts = np.fromiter(map(shapes.__getitem__, keys), dtype=np.int64, count=n)
+        position["repeats"].append(np.minimum(counts - 1, 3) / 3)
+    if rows["idx"]:
+        rows["idx"] = np.concatenate(rows["idx"])
+        rows.update({k: np.concatenate(v) for k, v in position.items()})
+    else:
+        rows.update({k: [] for k in position})
     table = pd.DataFrame(rows)
     site_per_row: list[str] = []
     if templates is not None and sites is not None:
@@ -136,6 +150,16 @@ def segment_table(
     return table, all_segments
 
 
+def _repeat_keys(texts: list[str]) -> list[str]:
+    """Each text lower-cased with its digit runs as "0": repeats differ only in numbers."""
+    # One lower() and one sub() over the joined texts; NUL is neither a digit nor changed by
+    # lower(), so the split gives the texts back unless one of them holds a NUL itself.
+    keys = _DIGITS.sub("0", "\0".join(texts).lower()).split("\0")
+    if len(keys) != len(texts):
+        keys = [_DIGITS.sub("0", t.lower()) for t in texts]
+    return keys
+
+
 class ShapeFeatures(TransformerMixin, BaseEstimator):
     """Dense shape cues of each text: length, case, digits, punctuation, address, residue.
 
@@ -148,7 +172,7 @@ class ShapeFeatures(TransformerMixin, BaseEstimator):
 
     def transform(self, X: Sequence[str]) -> np.ndarray:
         check_is_fitted(self, "n_features_out_")
-        return np.array([_shape(t) for t in X], dtype=np.float64).reshape(-1, len(_SHAPE_NAMES))
+        return _shapes(list(X))
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.array([f"shape_{n}" for n in _SHAPE_NAMES], dtype=object)
@@ -182,45 +206,149 @@ _SHAPE_NAMES = [
 ]
 
 
-def _shape(text: str) -> list[float]:
-    words = _WORD.findall(text)
-    n_words = max(len(words), 1)
-    letters = [c for c in text if c.isalpha()]
-    n_letters = max(len(letters), 1)
+# Substrings without which a cue's regex cannot match: most segments have none of them, and one
+# scan for them all is far cheaper than the cue's own regex.
+_CURRENCY_HINTS = re.compile(
+    "|".join(map(re.escape, "$ € £ ¥ ₹ EUR USD GBP Rs INR Euro Dollar crore lakh".split()))
+)
+_URL_HINTS = re.compile(
+    "|".join(map(re.escape, ":// www. @ .com .de .net .org .in .co.uk .io".split()))
+)
+# _DATE split by how its alternatives start, each compiled so that the regex engine can skip
+# quickly to a digit or to a month's first letter; together they match where _DATE matches.
+_DATE_PARTS = (
+    re.compile(
+        rf"\b\d(?:\d?\.\s?(?:{_MONTHS})|\d?\.\d{{1,2}}\.\d{{2,4}}|\d{{3}}-\d{{2}}-\d{{2}})",
+        re.IGNORECASE,
+    ),
+    re.compile(rf"(?=[jfmasond])\b(?:{_MONTHS})[a-z]*\.? \d{{1,2}}", re.IGNORECASE),
+)
+_CODE_HINTS = frozenset("(){}=<[")
+_SEPARATOR_HINTS = frozenset("|»›→>•")
+_QUOTES = frozenset('"„“”«»')
+
+
+_ALPHA, _UPPER, _DIGIT = 1, 2, 4
+
+
+def _flags(ch: str) -> int:
+    return _ALPHA * ch.isalpha() | _UPPER * ch.isupper() | _DIGIT * ch.isdigit()
+
+
+@functools.cache
+def _bmp_flags() -> np.ndarray:
+    """_flags of every code point below 0x10000, built once (a few milliseconds)."""
+    return np.fromiter(map(_flags, map(chr, range(0x10000))), dtype=np.uint8, count=0x10000)
+
+
+def _sums(values: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Sums of consecutive runs of ``values``, run ``i`` being ``sizes[i]`` long."""
+    total = np.concatenate([[0], np.cumsum(values, dtype=np.int64)])
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    return total[bounds[1:]] - total[bounds[:-1]]
+
+
+def _char_flags(text: str) -> np.ndarray:
+    """_flags of every character of ``text``."""
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    flags = _bmp_flags()[np.minimum(points, 0xFFFF)]
+    astral = np.flatnonzero(points > 0xFFFF)
+    flags[astral] = [_flags(text[i]) for i in astral]
+    return flags
+
+
+def _has(pattern: re.Pattern[str], text: str, hints: re.Pattern[str]) -> bool:
+    """Whether ``pattern`` occurs in ``text``; searched only if one of its hints occurs."""
+    return hints.search(text) is not None and pattern.search(text) is not None
+
+
+def _shapes(texts: list[str]) -> np.ndarray:
+    """The _SHAPE_NAMES columns of each text. Counts over characters and words are taken for
+    all texts at once; the few cues that need a regex are searched for only where they can
+    occur."""
+    n = len(texts)
+    out = np.zeros((n, len(_SHAPE_NAMES)))
+    if not n:
+        return out
+    length = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+    flags = _char_flags("".join(texts))
+    alpha = (flags & _ALPHA).astype(bool)
+    letters = _sums(alpha, length)
+    upper = _sums(alpha & (flags & _UPPER).astype(bool), length)
+    digits = _sums((flags & _DIGIT).astype(bool), length)
+    starts = np.concatenate([[0], np.cumsum(length)[:-1]])
+    alpha_at = np.flatnonzero(alpha)
+    k = np.minimum(np.searchsorted(alpha_at, starts), max(len(alpha_at) - 1, 0))
+    if len(alpha_at):
+        has_letter = (alpha_at[k] >= starts) & (alpha_at[k] < starts + length)
+        first_upper = has_letter & (flags[alpha_at[k]] & _UPPER).astype(bool)
+    else:
+        first_upper = np.zeros(n, dtype=bool)
+
+    words = [_WORD.findall(t) for t in texts]
+    counts = np.fromiter(map(len, words), dtype=np.int64, count=n)
+    flat = list(chain.from_iterable(words))
+    n_words = np.maximum(counts, 1)
+    title = _sums((_char_flags("".join([w[0] for w in flat])) & _UPPER).astype(bool), counts)
+    # German "Sie" opening a sentence usually means "she/they", not the polite "you".
+    second = np.fromiter(map(SECOND_PERSON.__contains__, flat), dtype=bool, count=len(flat))
+    first_index = np.concatenate([[0], np.cumsum(counts)[:-1]])[counts > 0]
+    opening = np.zeros(len(flat), dtype=bool)
+    opening[first_index] = True
+    address = _sums(second & ~opening, counts)
+    address += np.array([ws[:1] == ["you"] for ws in words], dtype=np.int64)
+    cta_words = np.fromiter(
+        map(CALL_TO_ACTION.__contains__, map(str.lower, flat)), dtype=bool, count=len(flat)
+    )
+    cta = _sums(cta_words, counts)
+    imperative = np.zeros(n, dtype=bool)
+    imperative[counts > 0] = cta_words[first_index]
+    word_chars = _sums(np.fromiter(map(len, flat), dtype=np.int64, count=len(flat)), counts)
+
+    cues = np.array([_cues(t, d > 0) for t, d in zip(texts, digits)], dtype=np.float64)
+    bracketed = cues[:, 9].astype(bool)
+    out[:, 0] = [math.log1p(x) / 8 for x in length.tolist()]
+    out[:, 1] = [math.log1p(x) / 6 for x in counts.tolist()]
+    out[:, 2] = upper / np.maximum(letters, 1)
+    out[:, 3] = title / n_words
+    out[:, 4] = digits / np.maximum(length, 1)
+    out[:, 5:15] = cues
+    out[:, 15] = np.minimum(address / n_words * 5, 1.0)
+    out[:, 16] = imperative
+    out[:, 17] = np.minimum(cta / n_words * 4, 1.0)
+    out[:, 18:21] = np.array([_residue(t) for t in texts], dtype=np.float64).reshape(n, 3)
+    out[:, 21] = np.minimum(word_chars / n_words / 12, 1.0)
+    out[:, 22] = first_upper
+    out[:, 23] = bracketed & first_upper
+    return out
+
+
+def _cues(text: str, has_digit: bool) -> tuple[float, ...]:
+    """Shape columns currency .. bracketed of one text."""
     stripped = text.rstrip(_CLOSERS + " ")
     last = stripped[-1:] if stripped else ""
-    first_word = words[0].lower() if words else ""
-    lowered = [w.lower() for w in words]
-    # German "Sie" opening a sentence usually means "she/they", not the polite "you".
-    address = sum(w in SECOND_PERSON for w in words[1:]) + (words[:1] == ["you"])
-    first_letter = next((c for c in text if c.isalpha()), "")
-    bracketed = text[:1] in "([" and text[-1:] in ")]"
-    return [
-        math.log1p(len(text)) / 8,
-        math.log1p(len(words)) / 6,
-        sum(c.isupper() for c in letters) / n_letters,
-        sum(w[0].isupper() for w in words) / n_words,
-        sum(c.isdigit() for c in text) / max(len(text), 1),
-        float(bool(_CURRENCY.search(text))),
-        float(bool(_DATE.search(text))),
+    return (
+        _has(_CURRENCY, text, _CURRENCY_HINTS),
+        # every date pattern has a decimal digit, and a decimal digit is a digit
+        has_digit and any(p.search(text) is not None for p in _DATE_PARTS),
         min(text.count("!"), 3) / 3,
         min(text.count("?"), 3) / 3,
-        float("?!" in text or "!?" in text),
-        float(bool(_URL.search(text))),
-        float(last in _TERMINAL),
-        float(last == ":"),
-        float(last not in _TERMINAL and last != ":"),
-        float(bracketed),
-        min(address / n_words * 5, 1.0),
-        float(first_word in CALL_TO_ACTION),
-        min(sum(w in CALL_TO_ACTION for w in lowered) / n_words * 4, 1.0),
-        float(bool(_CODE.search(text))),
-        float(any(q in text for q in '"„“”«»')),
-        float(bool(_SEPARATORS.search(text))),
-        min(sum(len(w) for w in words) / n_words / 12, 1.0),
-        float(first_letter.isupper()),
-        float(bracketed and first_letter.isupper()),
-    ]
+        "?!" in text or "!?" in text,
+        _has(_URL, text, _URL_HINTS),
+        last in _TERMINAL,
+        last == ":",
+        last not in _TERMINAL and last != ":",
+        text[:1] in "([" and text[-1:] in ")]",
+    )
+
+
+def _residue(text: str) -> tuple[bool, bool, bool]:
+    """Shape columns code, quotes and separators of one text."""
+    return (
+        not _CODE_HINTS.isdisjoint(text) and _CODE.search(text) is not None,
+        not _QUOTES.isdisjoint(text),
+        not _SEPARATOR_HINTS.isdisjoint(text) or "--" in text,
+    )
 
 
 def build_features(*, n_features: int = 2**18, position: bool = False) -> ColumnTransformer:
@@ -306,17 +434,14 @@ def _tail_stats(proba: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.nda
     n, k = proba.shape
     tail_max = np.zeros((n, k))
     tail_mean = np.zeros((n, k))
-    running_max = np.zeros(k)
-    running_sum = np.zeros(k)
-    count = 0
-    for i in range(n - 1, -1, -1):
-        if i == n - 1 or docs[i + 1] != docs[i]:
-            running_max[:] = 0.0
-            running_sum[:] = 0.0
-            count = 0
-        tail_max[i] = running_max
-        tail_mean[i] = running_sum / count if count else 0.0
-        np.maximum(running_max, proba[i], out=running_max)
-        running_sum += proba[i]
-        count += 1
+    ends = np.flatnonzero(docs[1:] != docs[:-1]) + 1 if n else np.zeros(0, dtype=int)
+    for a, b in zip([0, *ends], [*ends, n]):
+        if b - a < 2:
+            continue
+        # Running max and sum from the article's end back: the sums are added in the order of
+        # a loop from the last segment, so the means are the same to the last bit.
+        later = proba[a + 1 : b][::-1]
+        tail_max[a : b - 1] = np.maximum.accumulate(later, axis=0)[::-1]
+        counts = np.arange(1, b - a)[:, None]
+        tail_mean[a : b - 1] = (np.cumsum(later, axis=0) / counts)[::-1]
     return tail_max, tail_mean

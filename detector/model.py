@@ -25,6 +25,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import sklearn
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
@@ -92,7 +93,10 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.length_weight = length_weight
 
-    def fit(self, X: pd.DataFrame, y: Sequence[str]) -> SegmentClassifier:
+    def fit(
+        self, X: pd.DataFrame, y: Sequence[str], sample_weight: ArrayLike | None = None
+    ) -> SegmentClassifier:
+        """Fit both passes; ``sample_weight`` (one per row) multiplies the length weights."""
         y = np.asarray(y)
         groups = X["doc"].to_numpy()
         n_docs = len(set(groups))
@@ -106,6 +110,13 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
         features = Pipeline(clone(self.base).steps[:-1])
         Xt = features.fit_transform(X)
         w = X["text"].str.len().to_numpy(dtype=np.float64) ** self.length_weight
+        if sample_weight is not None:
+            extra = np.asarray(sample_weight, dtype=np.float64)
+            if extra.shape != w.shape or not np.all(extra >= 0):
+                raise ValueError("sample_weight needs one non-negative weight per row")
+            w = w * extra
+        if not w.sum() > 0:
+            raise ValueError("sample_weight is zero everywhere")
         w /= w.mean()
         oof = np.zeros((len(y), len(self.classes_)))
         folds = GroupKFold(n_splits=min(self.cv, n_docs))
@@ -121,14 +132,21 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "context_")
+        return self.context_proba(self.first_proba(X), X)
+
+    def first_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """First-pass class probabilities of each segment row of ``X``."""
         # The sparse n-gram matrix is by far the largest object: build it a slice at a time,
         # so memory stays flat however many segments (or however long an article) come in.
-        first = np.vstack(
+        return np.vstack(
             [
                 _aligned_proba(self.base_, X.iloc[i : i + PREDICT_ROWS], self.classes_)
                 for i in range(0, max(len(X), 1), PREDICT_ROWS)
             ]
         )
+
+    def context_proba(self, first: np.ndarray, X: pd.DataFrame) -> np.ndarray:
+        """Final class probabilities from the first pass's (``first``) over the rows of ``X``."""
         ctx = context_features(first, X, window=self.window)
         return _aligned_proba(self.context_, ctx, self.classes_)
 
@@ -173,10 +191,20 @@ class Model:
 
     classifier: SegmentClassifier
     card: dict[str, Any] = field(default_factory=dict)
+    _scorer: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def labels(self) -> list[str]:
         return [str(c) for c in self.classifier.classes_]
+
+    def predict_proba(self, table: pd.DataFrame) -> np.ndarray:
+        """``classifier.predict_proba(table)`` up to float rounding, faster: texts already seen
+        by this model are not featurized again (see :mod:`detector.scoring`)."""
+        from detector.scoring import CachedScorer  # scoring builds on this module's classifier
+
+        if self._scorer is None or self._scorer.classifier is not self.classifier:
+            self._scorer = CachedScorer(self.classifier)
+        return self._scorer.predict_proba(table)
 
 
 def default_model_path() -> Path:

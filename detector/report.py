@@ -103,14 +103,21 @@ def collect(
     title: str = "detector report",
     model_name: str = "default",
     progress: Callable[[int, int], None] | None = None,
+    site_field: str | None = None,
 ) -> ReportData:
     """Label every article of ``inputs`` and gather what the report shows.
 
     Gold articles (a JSONL ``spans`` field) are labeled once more at each threshold of
-    ``curve`` other than the detector's own.
+    ``curve`` other than the detector's own. With the detector's template counts, each
+    article's site comes from ``site_field`` as in :func:`detector.batch.chunk_sites`.
     """
+    from detector.batch import chunk_sites
+
     removable = set(detector.removable)
-    at = {t: Detector(detector.model, threshold=t, keep=detector.keep) for t in curve}
+    at = {
+        t: Detector(detector.model, threshold=t, keep=detector.keep, templates=detector.templates)
+        for t in curve
+    }
     at.pop(detector.threshold, None)
     thresholds = sorted({*curve, detector.threshold}) if curve else []
     summaries: dict[str, SourceSummary] = {ALL: SourceSummary()}
@@ -121,10 +128,17 @@ def collect(
         for chunk in source.chunks():
             skipped += [(chunk.ids[k], why) for k, why in sorted(chunk.skipped.items())]
             rows = list(_rows(chunk, source.path, fallback))
-            labeled = detector.label_many([text for _, _, text, _ in rows])
+            every_site = chunk_sites(chunk, site_field, source.path)
+            sites = [every_site[k] for k in chunk.good]
+            labeled = detector.label_many([text for _, _, text, _ in rows], sites=sites)
             gold_rows = [k for k, row in enumerate(rows) if row[3] is not None]
             position = {k: j for j, k in enumerate(gold_rows)}
-            others = {t: d.label_many([rows[k][2] for k in gold_rows]) for t, d in at.items()}
+            others = {
+                t: d.label_many(
+                    [rows[k][2] for k in gold_rows], sites=[sites[k] for k in gold_rows]
+                )
+                for t, d in at.items()
+            }
             for k, ((ident, name, text, gold), spans) in enumerate(zip(rows, labeled)):
                 removed = [s.label in removable for s in spans]
                 targets = [summaries[ALL], summaries.setdefault(name, SourceSummary())]

@@ -10,6 +10,7 @@ Pure Python: nothing here knows about features or models.
 
 from __future__ import annotations
 
+import functools
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ __all__ = ["Segment", "segment", "MAX_SEGMENT_CHARS"]
 
 #: A segment longer than this is cut at a space, so one huge run-on line stays cheap to featurize.
 MAX_SEGMENT_CHARS = 3000
+
+#: Lines whose cut points are remembered (see _pieces).
+LINE_CACHE = 20_000
 
 #: Tokens that end with a period without ending a sentence (compared lower-cased, no period).
 ABBREVIATIONS = frozenset(
@@ -34,7 +38,8 @@ ABBREVIATIONS = frozenset(
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”“’»«)\]]*(?=\s*\S)")
 # A lower-case word or a year glued to a capitalised word and a space: "WeedsThe question",
 # "NewsSupreme Court", "2017Ashraf owns". Brand names such as "PayPal" or "iPhone" stay whole.
-_CASE_GLUE = re.compile(r"(?:(?<=[a-zäöüß]{3})|(?<=[0-9]{4}))(?=[A-ZÄÖÜ][a-zäöüß]*[\s,'’])")
+# The look-ahead comes first: the regex engine then skips quickly to capitals.
+_CASE_GLUE = re.compile(r"(?=[A-ZÄÖÜ][a-zäöüß]*[\s,'’])(?:(?<=[a-zäöüß]{3})|(?<=[0-9]{4}))")
 # Ad-script residue such as makeArticleAd(); glued to the sentences around it. The match starts
 # at a word start and the name is capped, so a long run of letters stays linear.
 _CODE_CALL = re.compile(r"(?<![\w$])[A-Za-z_$][\w$]{0,60}\([^()\n]{0,200}\);")
@@ -47,6 +52,7 @@ ORDINAL_NOUNS = frozenset(
     """.split()
 )
 _BRACKETS = {"(": ")", "[": "]"}
+_BRACKET_CHARS = re.compile(r"[()\[\]]")
 _MAX_WORD = 40
 _MIN_BRACKET_WORDS = 4
 _MAX_BRACKET_CHARS = 600
@@ -80,8 +86,13 @@ def segment(text: str) -> list[Segment]:
     return segments
 
 
-def _pieces(line: str) -> list[tuple[int, int]]:
-    """The stripped (start, end) pieces of one line between its cut points."""
+@functools.lru_cache(maxsize=LINE_CACHE)
+def _pieces(line: str) -> tuple[tuple[int, int], ...]:
+    """The stripped (start, end) pieces of one line between its cut points.
+
+    Remembered per line: a relabel pass segments the cleaned text again, whose lines are mostly
+    the original ones, and sites repeat their boilerplate lines across articles.
+    """
     cuts = sorted(_cut_points(line))
     pieces = []
     prev = 0
@@ -92,7 +103,7 @@ def _pieces(line: str) -> list[tuple[int, int]]:
         if a < b:
             pieces.extend(_split_long(line, a, b))
         prev = cut
-    return pieces
+    return tuple(pieces)
 
 
 def _cut_points(line: str) -> set[int]:
@@ -101,9 +112,10 @@ def _cut_points(line: str) -> set[int]:
     for a, b in _bracket_groups(line):
         cuts.update((a, b))
         guarded.append((a, b))
-    for m in _CODE_CALL.finditer(line):
-        cuts.update((m.start(), m.end()))
-        guarded.append((m.start(), m.end()))
+    if ");" in line:  # the end of every script call
+        for m in _CODE_CALL.finditer(line):
+            cuts.update((m.start(), m.end()))
+            guarded.append((m.start(), m.end()))
     guarded.sort()
     for m in _SENTENCE_END.finditer(line):
         if _is_sentence_end(line, m.start(), m.end()) and not _inside(guarded, m.end()):
@@ -159,17 +171,26 @@ def _word_before(line: str, end: int) -> str:
 
 def _bracket_groups(line: str) -> list[tuple[int, int]]:
     """Top-level (...) or [...] groups long enough to be a teaser of their own."""
-    groups = []
+    groups: list[tuple[int, int]] = []
+    if "(" not in line and "[" not in line:
+        return groups
     depth = 0
-    opener = ""
+    opener = closer = ""
     start = 0
-    for i, ch in enumerate(line):
+    prev = -1
+    # Only the brackets are visited; the characters skipped between two of them are what would
+    # give up on an unclosed bracket once it is more than _MAX_BRACKET_CHARS behind.
+    for m in _BRACKET_CHARS.finditer(line):
+        i, ch = m.start(), m.group()
+        if depth and i - 1 > prev and i - 1 - start > _MAX_BRACKET_CHARS:
+            depth = 0
+        prev = i
         if depth == 0:
             if ch in _BRACKETS:
-                depth, opener, start = 1, ch, i
+                depth, opener, closer, start = 1, ch, _BRACKETS[ch], i
         elif ch == opener:
             depth += 1
-        elif ch == _BRACKETS[opener]:
+        elif ch == closer:
             depth -= 1
             if depth == 0:
                 body = line[start + 1 : i]

@@ -20,6 +20,7 @@ import heapq
 import json
 import os
 import re
+import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,11 +82,18 @@ class TemplateError(DetectorError):
     """A template table file that cannot be read or does not fit this detector."""
 
 
+#: Shapes and bucket keys remembered per process: the labeling pass meets the texts the counting
+#: pass shaped, and its relabel passes meet them again.
+SHAPE_CACHE = 2**16
+
+
+@functools.lru_cache(maxsize=SHAPE_CACHE)
 def exact_shape(text: str) -> str:
     """``text`` lower-cased, with digits as 0 and runs of whitespace as one space."""
     return _SPACE.sub(" ", _DIGITS.sub("0", text.lower())).strip()
 
 
+@functools.lru_cache(maxsize=SHAPE_CACHE)
 def shape(text: str) -> str:
     """``text`` with names, numbers, dates, tickers, prices and URLs masked.
 
@@ -117,11 +125,13 @@ def site_of(value: object) -> str:
 
 def _keys(site: str, shapes: Iterable[str]) -> np.ndarray:
     """Four 32-bit bucket seeds per (site, shape), stable across processes and runs."""
-    out = []
-    for s in shapes:
-        digest = hashlib.blake2b(f"{site}\x00{s}".encode(), digest_size=16).digest()
-        out.append(np.frombuffer(digest, dtype="<u4"))
-    return np.array(out, dtype=np.uint64).reshape(-1, 4)
+    return np.array([_key(site, s) for s in shapes], dtype=np.uint64).reshape(-1, 4)
+
+
+@functools.lru_cache(maxsize=SHAPE_CACHE)
+def _key(site: str, text_shape: str) -> tuple[int, ...]:
+    digest = hashlib.blake2b(f"{site}\x00{text_shape}".encode(), digest_size=16).digest()
+    return struct.unpack("<4I", digest)
 
 
 class _Sketch:

@@ -11,10 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
+import os
 import random
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,11 +28,21 @@ from detector.detect import DEFAULT_THRESHOLD, Detector
 from detector.errors import DataError
 from detector.evaluate import evaluate
 from detector.features import segment_table
+from detector.io import read_labeled
 from detector.model import EDITORIAL, Model, build_pipeline
 from detector.segment import segment
 from detector.templates import TemplateTable, site_of
 
-__all__ = ["HOLDOUT_SHARE", "data_hash", "segment_labels", "train"]
+__all__ = [
+    "HOLDOUT_SHARE",
+    "base_data_path",
+    "data_hash",
+    "parse_weight",
+    "read_training_files",
+    "segment_labels",
+    "train",
+    "train_files",
+]
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +116,11 @@ def batch_templates(
 
 
 def _fit(
-    records: Sequence[Mapping[str, Any]], params: Mapping[str, Any], *, seed: int = 0
+    records: Sequence[Mapping[str, Any]],
+    params: Mapping[str, Any],
+    weights: Sequence[float] | None = None,
+    *,
+    seed: int = 0,
 ) -> Model:
     templates, sites = batch_templates(records, unbatched=UNBATCHED_SHARE, seed=seed)
     table, segments = segment_table(
@@ -114,10 +131,14 @@ def _fit(
         y.extend(segment_labels(r["text"], r["spans"], segs))
     if len(set(y)) < 2:
         raise DataError("the training data needs at least one labeled span and some editorial text")
+    # An article's weight multiplies the (length) weights of each of its segments.
+    sample_weight = None
+    if weights is not None:
+        sample_weight = np.repeat(np.asarray(weights, dtype=np.float64), [len(s) for s in segments])
     classifier = build_pipeline(**params)
     # One BLAS thread: on few cores, threaded lbfgs steps are several times slower than one.
     with threadpool_limits(1):
-        classifier.fit(table, y)
+        classifier.fit(table, y, sample_weight=sample_weight)
     return Model(classifier)
 
 
@@ -128,10 +149,17 @@ def train(
     seed: int = 0,
     params: Mapping[str, Any] | None = None,
     sources: Sequence[str] = (),
+    weights: Sequence[float] | None = None,
 ) -> Model:
-    """Fit on ``records`` after measuring a fit on part of them; the card holds the figures."""
+    """Fit on ``records`` after measuring a fit on part of them; the card holds the figures.
+
+    ``weights`` (one per record, default 1) multiply the sample weights of each article's
+    segments in both fits; the held-out figures are unweighted.
+    """
     if len({r["id"] for r in records}) < 2:
         raise DataError("training needs at least two labeled articles")
+    if weights is not None and len(weights) != len(records):
+        raise ValueError("weights needs one weight per record")
     params = dict(params or {})
     started = time.monotonic()
     groups, grouped_by = _groups(records)
@@ -142,6 +170,7 @@ def train(
         "span_labels": dict(Counter(s["label"] for r in records for s in r["spans"])),
         "params": params,
         "threshold": DEFAULT_THRESHOLD,
+        "grouped_by": grouped_by,
     }
     if holdout > 0:
         split = GroupShuffleSplit(n_splits=1, test_size=holdout, random_state=seed)
@@ -149,7 +178,8 @@ def train(
         fit_part = [records[i] for i in fit_idx]
         test_part = [records[i] for i in test_idx]
         log.info("held-out fit on %d articles, testing on %d", len(fit_part), len(test_part))
-        detector = Detector(_fit(fit_part, params, seed=seed))
+        fit_weights = None if weights is None else [weights[i] for i in fit_idx]
+        detector = Detector(_fit(fit_part, params, fit_weights, seed=seed))
         texts = [r["text"] for r in test_part]
         predicted = detector.label_many(texts)
         report = evaluate(test_part, _by_id(test_part, predicted))
@@ -164,7 +194,7 @@ def train(
             "metrics": report,
             "batch_metrics": batch_report,
         }
-    model = _fit(records, params, seed=seed)
+    model = _fit(records, params, weights, seed=seed)
     card["train_seconds"] = round(time.monotonic() - started, 1)
     model.card = card
     return model
@@ -179,3 +209,96 @@ def _groups(records: Sequence[Mapping[str, Any]]) -> tuple[list[str], str]:
     if len(set(sources)) >= _MIN_SOURCES_FOR_GROUPING:
         return sources, "source"
     return [str(r.get("group") or r["id"]) for r in records], "article"
+
+
+def base_data_path() -> Path:
+    """The shipped training data (package data, so ``--base`` works outside the repo too)."""
+    return Path(__file__).parent / "data" / "train.jsonl"
+
+
+def parse_weight(spec: str) -> tuple[str, float]:
+    """``FILE=WEIGHT`` -> (FILE, WEIGHT); split at the last ``=``, the weight positive.
+
+    >>> parse_weight("mine.jsonl=3")
+    ('mine.jsonl', 3.0)
+    """
+    path, sep, value = spec.rpartition("=")
+    if not sep or not path:
+        raise DataError(f"--weight {spec!r} must be FILE=WEIGHT, e.g. mine.jsonl=3")
+    try:
+        weight = float(value)
+    except ValueError:
+        weight = math.nan
+    if not (math.isfinite(weight) and weight > 0):
+        raise DataError(f"--weight {spec!r}: the weight must be a positive number")
+    return path, weight
+
+
+def read_training_files(
+    paths: Sequence[str],
+    *,
+    weights: Mapping[str, float] | None = None,
+    base: bool = False,
+) -> tuple[list[dict[str, Any]], list[float], list[dict[str, Any]]]:
+    """Read labeled JSONL files (plus the shipped data with ``base``) for :func:`train`.
+
+    Returns the records, one weight per record (its file's weight, default 1) and a
+    description of each file for the model card. An article id may appear in one file only.
+    """
+    # ./mine.jsonl and mine.jsonl name the same file.
+    weights = {os.path.normpath(p): w for p, w in (weights or {}).items()}
+    unknown = [p for p in weights if p not in {os.path.normpath(q) for q in paths}]
+    if unknown:
+        raise DataError(
+            f"--weight names {unknown[0]}, which is not one of the data files "
+            f"({', '.join(paths) or 'none'})"
+        )
+    files = [(p, weights.get(os.path.normpath(p), 1.0), False) for p in paths]
+    if base:
+        files.append((str(base_data_path()), 1.0, True))
+    if not files:
+        raise DataError("no training data: give labeled JSONL files or --base")
+    records: list[dict[str, Any]] = []
+    record_weights: list[float] = []
+    described = []
+    seen: dict[str, str] = {}
+    for path, weight, is_base in files:
+        part = read_labeled(path)
+        for r in part:
+            if r["id"] in seen:
+                raise DataError(f"id {r['id']!r} appears in both {seen[r['id']]} and {path}")
+            seen[r["id"]] = path
+        records.extend(part)
+        record_weights.extend([weight] * len(part))
+        described.append(
+            {"path": "base" if is_base else path, "articles": len(part), "weight": weight}
+        )
+    return records, record_weights, described
+
+
+def train_files(
+    paths: Sequence[str],
+    *,
+    weights: Mapping[str, float] | None = None,
+    base: bool = False,
+    holdout: float = HOLDOUT_SHARE,
+    seed: int = 0,
+    params: Mapping[str, Any] | None = None,
+) -> Model:
+    """Train on labeled JSONL files, each with its weight, plus the shipped data with ``base``.
+
+    The card records the files, their weights, whether the shipped data was added, the
+    held-out grouping and the held-out metrics per source.
+    """
+    records, record_weights, files = read_training_files(paths, weights=weights, base=base)
+    weighted = any(w != 1.0 for w in record_weights)
+    model = train(
+        records,
+        holdout=holdout,
+        seed=seed,
+        params=params,
+        sources=[f["path"] for f in files],
+        weights=record_weights if weighted else None,
+    )
+    model.card.update(files=files, base_data=base)
+    return model

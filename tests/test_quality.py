@@ -34,6 +34,9 @@ def test_card_heldout_figures_above_floor(shipped: Detector) -> None:
     figures = heldout["metrics"]["ALL"]
     assert figures["advert_f1"] >= FLOOR["heldout_advert_f1"], heldout
     assert figures["editorial_loss"] <= FLOOR["heldout_editorial_loss_max"], heldout
+    batch = heldout["batch_metrics"]["ALL"]  # each held-out site one batch (site templates)
+    assert batch["advert_f1"] >= FLOOR["heldout_batch_advert_f1"], heldout
+    assert batch["editorial_loss"] <= FLOOR["heldout_editorial_loss_max"], heldout
 
 
 def test_seed_adverts_removed_exactly(shipped: Detector) -> None:

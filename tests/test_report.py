@@ -21,6 +21,7 @@ from detector.evaluate import METRICS, evaluate_detector
 from detector.io import Input
 from detector.report import collect
 from detector.report_html import CSS
+from detector.templates import count_templates
 
 HOSTILE = 'Markets <script>alert("x")</script> & "quotes" \'here\' </div><b>bold?</b>\n'
 
@@ -183,10 +184,33 @@ def test_gold_cases_get_their_own_colours(gold_page: tuple[Path, str],
     assert 'data-errors="1"' in html and 'value="errors"' in html
 
 
+def _batch_evaluation(detector: Detector, records: list[dict], threshold: float = 0.7) -> dict:
+    """What `detector evaluate --batch` says: the report, like strip, counts the batch first."""
+    sites = [r["source"] for r in records]
+    table = count_templates(zip(sites, (r["text"] for r in records)))
+    batch = Detector(detector.model, threshold=threshold, templates=table)
+    return evaluate_detector(batch, records, sites=sites)
+
+
+def test_report_without_batch_is_evaluate_article_by_article(
+    gold_records: list[dict], tiny_model_path: Path, detector_tiny: Detector, tmp_path: Path
+) -> None:
+    data, out = write_jsonl(tmp_path / "gold.jsonl", gold_records), tmp_path / "r.html"
+    result = invoke("report", str(data), "-o", str(out), "--no-batch", "--no-curve",
+                    "--model", str(tiny_model_path))
+    assert result.exit_code == 0, result.output
+    cells = Page(out.read_text("utf-8")).cells
+    expected = evaluate_detector(detector_tiny, gold_records)
+    assert expected != _batch_evaluation(detector_tiny, gold_records), "batch should matter"
+    for source, row in expected.items():
+        for metric in METRICS:
+            assert float(cells[source][metric]) == row[metric]
+
+
 def test_summary_figures_are_evaluates(gold_page: tuple[Path, str], gold_records: list[dict],
                                        detector_tiny: Detector) -> None:
     _, html = gold_page
-    expected = evaluate_detector(detector_tiny, gold_records)
+    expected = _batch_evaluation(detector_tiny, gold_records)
     cells = Page(html).cells
     assert set(cells) == set(expected)
     for source, row in expected.items():
@@ -205,8 +229,7 @@ def test_curve_points_are_evaluate_at_that_threshold(gold_page: tuple[Path, str]
     data = json.loads(blob.group(1))
     assert data["threshold"] == 0.7
     for t in ("0.3", "0.7", "0.9"):
-        at = Detector(detector_tiny.model, threshold=float(t))
-        expected = evaluate_detector(at, gold_records)
+        expected = _batch_evaluation(detector_tiny, gold_records, threshold=float(t))
         for source, row in expected.items():
             got = data["sources"][source]["curve"][t]
             assert {k: got[k] for k in METRICS} == {k: row[k] for k in METRICS}, (t, source)

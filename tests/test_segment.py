@@ -111,3 +111,54 @@ def test_crlf_lines() -> None:
 @pytest.mark.parametrize("text", ["", " ", "\n\n", "\r\n\t \u2028"])
 def test_blank_text_has_no_segments(text: str) -> None:
     assert segment(text) == []
+
+
+# -- the fast cut-point code against the plain character loop it replaced -------------------
+def _plain_bracket_groups(line: str) -> list[tuple[int, int]]:
+    """Top-level bracket groups found by visiting every character."""
+    from detector.segment import _BRACKETS, _MAX_BRACKET_CHARS, _MIN_BRACKET_WORDS
+
+    groups, depth, opener, start = [], 0, "", 0
+    for i, ch in enumerate(line):
+        if depth == 0:
+            if ch in _BRACKETS:
+                depth, opener, start = 1, ch, i
+        elif ch == opener:
+            depth += 1
+        elif ch == _BRACKETS[opener]:
+            depth -= 1
+            if depth == 0:
+                body = line[start + 1 : i]
+                if len(body.split()) >= _MIN_BRACKET_WORDS and i - start < _MAX_BRACKET_CHARS:
+                    groups.append((start, i + 1))
+        elif i - start > _MAX_BRACKET_CHARS:
+            depth = 0
+    return groups
+
+
+_BRACKET_LINES = st.lists(
+    st.sampled_from(["(", ")", "[", "]", " ", "a", "b c d e ", "x" * 150, "((", "]]"]),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_BRACKET_LINES)
+def test_bracket_groups_equal_the_plain_loop(line: str) -> None:
+    from detector.segment import _bracket_groups
+
+    assert _bracket_groups(line) == _plain_bracket_groups(line)
+
+
+@settings(max_examples=200, deadline=None)
+@given(scrapy_text)
+def test_case_glue_finds_what_the_lookbehind_first_order_finds(text: str) -> None:
+    import re
+
+    from detector.segment import _CASE_GLUE
+
+    plain = re.compile(r"(?:(?<=[a-zäöüß]{3})|(?<=[0-9]{4}))(?=[A-ZÄÖÜ][a-zäöüß]*[\s,'’])")
+    text = text.replace(" ", "WeedsThe NewsSupreme 2017Ashraf ")
+    assert [m.start() for m in _CASE_GLUE.finditer(text)] == [
+        m.start() for m in plain.finditer(text)
+    ]

@@ -1,0 +1,204 @@
+"""A vectorised twin of ``HashingVectorizer.transform`` for the analyzers detector uses.
+
+scikit-learn builds every n-gram as a Python string and hashes it one at a time, which is most
+of the cost of featurizing a segment. Every word n-gram is a substring of the segment's tokens
+joined by spaces, and every ``char_wb`` n-gram a substring of its padded words, so here the
+n-grams are (start, length) pairs into one UTF-8 buffer per batch and MurmurHash3 runs over all
+of them at once in numpy. The matrix is the one scikit-learn builds, entry for entry;
+:func:`hash_transform` falls back to the vectorizer itself for settings it does not cover.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from itertools import chain
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.preprocessing import normalize
+
+__all__ = ["hash_transform", "murmurhash3_32"]
+
+_C1 = np.uint32(0xCC9E2D51)
+_C2 = np.uint32(0x1B873593)
+
+
+def hash_transform(vectorizer: HashingVectorizer, texts: Sequence[str]) -> sp.csr_matrix:
+    """``vectorizer.transform(texts)``, computed in bulk when its settings allow.
+
+    >>> from sklearn.feature_extraction.text import HashingVectorizer
+    >>> v = HashingVectorizer(analyzer="char_wb", ngram_range=(2, 4), n_features=2**10)
+    >>> texts = ["Kaufen oder verkaufen?!"]
+    >>> (hash_transform(v, texts) != v.transform(texts)).nnz
+    0
+    """
+    texts = list(texts)
+    if not texts or not _supported(vectorizer):
+        return vectorizer.transform(texts)
+    try:
+        if vectorizer.analyzer == "word":
+            pattern = re.compile(vectorizer.token_pattern)
+            grams = _word_grams(texts, pattern, vectorizer.ngram_range)
+        else:
+            grams = _char_wb_grams(texts, vectorizer.ngram_range)
+    except UnicodeEncodeError:  # a lone surrogate: let scikit-learn report it its own way
+        return vectorizer.transform(texts)
+    buf, starts, lengths, rows = grams
+    hashes = murmurhash3_32(buf, starts, lengths).astype(np.int64)
+    X = _count_matrix(rows, hashes, len(texts), vectorizer.n_features, vectorizer.alternate_sign)
+    if vectorizer.norm is not None:
+        X = normalize(X, norm=vectorizer.norm, copy=False)
+    return X
+
+
+def _count_matrix(
+    rows: np.ndarray, hashes: np.ndarray, n_rows: int, n_features: int, signed: bool
+) -> sp.csr_matrix:
+    """The canonical CSR matrix of n-gram counts (duplicates summed, columns sorted)."""
+    cols = np.abs(hashes) % n_features
+    shape = (n_rows, n_features)
+    if signed:
+        values = np.where(hashes >= 0, 1.0, -1.0)
+        X = sp.csr_matrix((values, (rows, cols)), shape=shape, dtype=np.float64)
+        X.sum_duplicates()
+        return X
+    # One sort of row-major keys is faster than scipy's per-row sort, and gives the counts.
+    keys = np.sort(rows * n_features + cols, kind="stable")
+    first = np.flatnonzero(np.diff(keys, prepend=-1))
+    counts = np.diff(first, append=len(keys)).astype(np.float64)
+    unique = keys[first]
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(unique // n_features, minlength=n_rows), out=indptr[1:])
+    return sp.csr_matrix((counts, unique % n_features, indptr), shape=shape)
+
+
+def _supported(v: Any) -> bool:
+    """Settings under which the bulk path builds exactly scikit-learn's matrix."""
+    if type(v) is not HashingVectorizer:
+        return False
+    plain = (
+        v.input == "content"
+        and v.strip_accents is None
+        and v.lowercase
+        and v.preprocessor is None
+        and v.tokenizer is None
+        and v.stop_words is None
+        and not v.binary
+        and v.norm in ("l1", "l2", None)
+        and np.dtype(v.dtype) == np.float64
+        and 1 <= v.ngram_range[0] <= v.ngram_range[1]
+    )
+    if not plain:
+        return False
+    if v.analyzer == "word":
+        return re.compile(v.token_pattern).groups == 0
+    # a padded word has at least 3 characters: n-grams from 3 up never need the short-word rule
+    return v.analyzer == "char_wb" and v.ngram_range[0] <= 3
+
+
+def _utf8(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """The UTF-8 bytes of ``text`` and the byte offset of each character (plus the end)."""
+    buf = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    offsets = np.flatnonzero((buf & 0xC0) != 0x80)
+    return buf, np.append(offsets, len(buf))
+
+
+def _word_grams(
+    texts: list[str], pattern: re.Pattern[str], ngram_range: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Word n-grams of all texts as (buffer, byte starts, byte lengths, row of each n-gram)."""
+    tokens = [pattern.findall(t.lower()) for t in texts]
+    flat = list(chain.from_iterable(tokens))
+    doc = np.repeat(np.arange(len(texts)), [len(t) for t in tokens])
+    lengths = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat))
+    first = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64)
+    buf, offsets = _utf8(" ".join(flat))
+    i, n = _windows(doc, *ngram_range)
+    last = i + n - 1
+    return _as_bytes(buf, offsets, first[i], first[last] + lengths[last], doc[i])
+
+
+def _char_wb_grams(
+    texts: list[str], ngram_range: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``char_wb`` n-grams (inside each word padded with a space either side) of all texts."""
+    words = [t.lower().split() for t in texts]
+    flat = list(chain.from_iterable(words))
+    doc = np.repeat(np.arange(len(texts)), [len(w) for w in words])
+    padded = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat)) + 2
+    word_of = np.repeat(np.arange(len(flat)), padded)
+    buf, offsets = _utf8(" " + "  ".join(flat) + " " if flat else "")
+    p, n = _windows(word_of, *ngram_range)
+    return _as_bytes(buf, offsets, p, p + n, doc[word_of[p]])
+
+
+def _windows(group: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """(first item, size) of every run of ``lo`` to ``hi`` consecutive items of one group.
+
+    Ordered by first item, so that the n-grams come row by row: sorting their keys later is
+    then mostly merging rows that are already in order.
+    """
+    sizes = np.arange(lo, hi + 1)
+    first = np.arange(len(group))[:, None]
+    last = first + sizes - 1
+    inside = last < len(group)
+    inside &= group[first] == group[np.minimum(last, max(len(group) - 1, 0))]
+    return np.broadcast_to(first, inside.shape)[inside], np.broadcast_to(sizes, inside.shape)[
+        inside
+    ]
+
+
+def _as_bytes(
+    buf: np.ndarray, offsets: np.ndarray, starts: np.ndarray, ends: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Character ranges -> byte ranges of the buffer."""
+    first = offsets[starts]
+    return buf, first, offsets[ends] - first, rows
+
+
+def _rotl(x: np.ndarray, r: int) -> np.ndarray:
+    return (x << np.uint32(r)) | (x >> np.uint32(32 - r))
+
+
+def murmurhash3_32(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """MurmurHash3 (x86, 32 bit, seed 0) of each ``buf[start:start + length]``, as int32.
+
+    The values of ``sklearn.utils.murmurhash3_32(bytes, positive=False)``:
+
+    >>> buf = np.frombuffer("ab über".encode(), dtype=np.uint8)
+    >>> from sklearn.utils import murmurhash3_32 as reference
+    >>> int(murmurhash3_32(buf, np.array([3]), np.array([5]))[0]) == reference("über".encode())
+    True
+    """
+    data = np.zeros(len(buf) + 4, dtype=np.uint32)
+    data[: len(buf)] = buf
+    starts = np.asarray(starts, dtype=np.int64)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    h = np.zeros(len(starts), dtype=np.uint32)
+    blocks = lengths // 4
+    for j in range(int(blocks.max(initial=0))):
+        todo = np.flatnonzero(blocks > j) if j else np.flatnonzero(blocks)
+        at = starts[todo] + 4 * j
+        k = data[at] | (data[at + 1] << np.uint32(8))
+        k |= (data[at + 2] << np.uint32(16)) | (data[at + 3] << np.uint32(24))
+        k = _rotl(k * _C1, 15) * _C2
+        hj = _rotl(h[todo] ^ k, 13)
+        h[todo] = hj * np.uint32(5) + np.uint32(0xE6546B64)
+    tail = lengths & 3
+    todo = np.flatnonzero(tail)
+    at = starts[todo] + lengths[todo] - tail[todo]
+    size = tail[todo]
+    k = data[at].copy()
+    k |= np.where(size >= 2, data[at + 1] << np.uint32(8), np.uint32(0))
+    k |= np.where(size >= 3, data[at + 2] << np.uint32(16), np.uint32(0))
+    h[todo] ^= _rotl(k * _C1, 15) * _C2
+    h ^= lengths.astype(np.uint32)
+    h ^= h >> np.uint32(16)
+    h *= np.uint32(0x85EBCA6B)
+    h ^= h >> np.uint32(13)
+    h *= np.uint32(0xC2B2AE35)
+    h ^= h >> np.uint32(16)
+    return h.view(np.int32)

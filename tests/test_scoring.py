@@ -1,0 +1,125 @@
+"""The cached fast path predicts what the straightforward two-pass classifier predicts."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import load_jsonl, shared_path
+from sklearn.linear_model import SGDClassifier
+
+from detector.detect import Detector
+from detector.features import segment_table
+from detector.model import Model, build_pipeline
+from detector.scoring import CachedScorer, _take_apart
+from detector.training import segment_labels
+
+# Float sums grouped differently: scores agree to rounding, never more.
+TOLERANCE = 1e-12
+
+
+def _table(records: list[dict[str, Any]]) -> Any:
+    table, _ = segment_table((str(i), r["text"]) for i, r in enumerate(records))
+    return table
+
+
+def test_same_probabilities_as_the_classifier(tiny_model: Model, train_records: list) -> None:
+    table = _table(train_records[-40:])
+    scorer = CachedScorer(tiny_model.classifier)
+    want = tiny_model.classifier.predict_proba(table)
+    cold = scorer.predict_proba(table)
+    warm = scorer.predict_proba(table)  # every text now comes from the cache
+    assert np.abs(cold - want).max() < TOLERANCE
+    assert np.array_equal(cold, warm)
+    assert np.array_equal(cold.argmax(axis=1), want.argmax(axis=1))
+
+
+def test_a_small_cache_forgets_but_stays_right(tiny_model: Model, train_records: list) -> None:
+    table = _table(train_records[-10:])
+    scorer = CachedScorer(tiny_model.classifier, cache_size=7)
+    want = tiny_model.classifier.predict_proba(table)
+    for _ in range(2):
+        assert np.abs(scorer.predict_proba(table) - want).max() < TOLERANCE
+        assert len(scorer._cache) == 7
+
+
+def test_a_first_pass_of_another_shape_is_passed_through(tiny_records: list) -> None:
+    table, segments = segment_table((r["id"], r["text"]) for r in tiny_records)
+    labels = [
+        label
+        for r, segs in zip(tiny_records, segments)
+        for label in segment_labels(r["text"], r["spans"], segs)
+    ]
+    classifier = build_pipeline(n_features=2**12)
+    classifier.base.steps[-1] = ("clf", SGDClassifier(loss="log_loss", random_state=0))
+    classifier.fit(table, labels)
+    scorer = CachedScorer(classifier)
+    assert _take_apart(classifier.base_) is None
+    assert np.array_equal(scorer.predict_proba(table), classifier.predict_proba(table))
+
+
+def test_a_pickled_scorer_travels_without_its_cache(tiny_model: Model, train_records: list) -> None:
+    scorer = CachedScorer(tiny_model.classifier)
+    table = _table(train_records[-3:])
+    scorer.predict_proba(table)
+    twin = copy.deepcopy(scorer)
+    assert len(scorer._cache) > 0 and len(twin._cache) == 0
+    assert np.array_equal(twin.predict_proba(table), scorer.predict_proba(table))
+
+
+def _straightforward(detector: Detector, texts: list[str], monkeypatch: Any) -> list:
+    """label_many with the classifier's own predict_proba (no cache, scikit-learn features)."""
+    with monkeypatch.context() as m:
+        m.setattr(Model, "predict_proba", lambda self, table: self.classifier.predict_proba(table))
+        return detector.label_many(texts)
+
+
+def _assert_same_labels(fast: list, slow: list) -> None:
+    assert [[(s.start, s.end, s.label) for s in a] for a in fast] == [
+        [(s.start, s.end, s.label) for s in a] for a in slow
+    ]
+    scores = [abs(x.score - y.score) for a, b in zip(fast, slow) for x, y in zip(a, b)]
+    assert max(scores) < 1e-9
+
+
+def test_detector_labels_as_the_straightforward_path(
+    detector_tiny: Detector, train_records: list, monkeypatch: Any
+) -> None:
+    texts = [r["text"] for r in train_records[-60:]]
+    _assert_same_labels(
+        detector_tiny.label_many(texts), _straightforward(detector_tiny, texts, monkeypatch)
+    )
+
+
+def test_shipped_model_labels_real_articles_as_before(monkeypatch: Any) -> None:
+    detector = Detector.load()
+    texts = [r["text"] for r in load_jsonl(shared_path("data", "real", "newsde2020a.jsonl"))]
+    texts = texts[:25]
+    fast = detector.label_many(texts)
+    again = detector.label_many(texts)  # relabel passes and repeats now hit the caches
+    slow = _straightforward(detector, texts, monkeypatch)
+    _assert_same_labels(fast, slow)
+    _assert_same_labels(again, slow)
+    assert any(s.label == "advert" for spans in slow for s in spans)
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.5, 0.7, 1.0])
+def test_decide_matches_a_plain_loop(tiny_model: Model, threshold: float) -> None:
+    detector = Detector(tiny_model, threshold=threshold)
+    rng = np.random.default_rng(0)
+    proba = rng.dirichlet(np.ones(3), size=300)
+    proba[:20] = [0.4, 0.2, 0.4]  # ties between advert and neutral: the first wins
+    proba[20:40] = [0.5, 0.0, 0.5]
+    classes = tiny_model.labels
+    want = []
+    for row in proba:
+        best = max([0, 2], key=lambda j: row[j])
+        if row[best] >= threshold and threshold < 1.0:
+            want.append(classes[best])
+        elif classes[best] == "neutral" and row[best] >= 0.5:
+            want.append(classes[best])
+        else:
+            want.append("editorial")
+    assert detector._decide(proba) == want
