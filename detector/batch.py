@@ -157,7 +157,12 @@ def _write(
     stats.chars_in += sum(len(chunk.texts[k]) for k in good)
     stats.skipped += [(chunk.ids[k], reason) for k, reason in sorted(chunk.skipped.items())]
     if mode == "label":
-        writer.write_records([{"id": chunk.ids[k], "spans": spans} for k, spans in zip(good, done)])
+        # Offsets of text extracted from HTML point into that text: it goes with its spans.
+        writer.write_records([
+            {"id": chunk.ids[k], **({"text": chunk.texts[k]} if k in chunk.extracted else {}),
+             "spans": spans}
+            for k, spans in zip(good, done)
+        ])
         return
     out = list(chunk.texts)
     for k, text in zip(good, done):

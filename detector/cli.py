@@ -27,6 +27,8 @@ from detector.defaults import (
 from detector.errors import DetectorError
 from detector.io import DECODE_ERRORS, DEFAULT_ID_FIELD, DEFAULT_TEXT_FIELD, ON_ERROR
 
+ENGINES = ("local", "dask")
+
 
 def _fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn DetectorError into click's one-line 'Error: ...' and exit code 1."""
@@ -73,6 +75,15 @@ def model_options(*, several: bool = False) -> Callable[..., Any]:
         )(command)
 
     return decorate
+
+
+def html_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--html",
+        is_flag=True,
+        help="The text is HTML (the --text-field of a table, stdin, any file): extract its main "
+        "text with trafilatura first (needs the html extra). .html/.htm files always are.",
+    )(command)
 
 
 def table_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -163,6 +174,24 @@ def jobs_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
+def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="With --engine dask: the scheduler to use (e.g. tcp://host:8786); default a local "
+        "cluster of --jobs worker processes.",
+    )(command)
+    return click.option(
+        "--engine",
+        type=click.Choice(ENGINES),
+        default="local",
+        show_default=True,
+        help="local: this machine's processes; dask: partitioned Parquet/JSONL (a path, glob, "
+        "folder of part files or fsspec URL) on a Dask cluster, written as a folder of part "
+        "files (needs the dask extra).",
+    )(command)
+
+
 def _load_detector(
     model_path: str, threshold: float, trust_model: bool, drop: tuple[str, ...] = ()
 ):
@@ -226,13 +255,51 @@ def _run(
     templates_path: str | None,
     batch: bool,
     site_field: str | None,
+    html: bool,
+    engine: str,
+    scheduler: str | None,
     drop: tuple[str, ...] = (),
 ) -> None:
+    if engine == "dask":
+        unsupported = {
+            "--on-error skip": on_error != "fail",
+            "--errors replace": decode_errors != "strict",
+            "--encoding": encoding.lower().replace("_", "-") not in ("utf-8", "utf8"),
+            "--error-report": error_report is not None,
+        }
+        _run_dask(
+            mode,
+            input_path,
+            output,
+            model_path=model_path,
+            threshold=threshold,
+            trust_model=trust_model,
+            text_field=text_field,
+            id_field=id_field,
+            html=html,
+            templates_path=templates_path,
+            batch=batch,
+            site_field=site_field,
+            scheduler=scheduler,
+            jobs=jobs,
+            drop=drop,
+            quiet=quiet,
+            unsupported=[option for option, given in unsupported.items() if given],
+        )
+        return
+    if scheduler is not None:
+        raise DetectorError("--scheduler needs --engine dask")
     from detector.batch import run
     from detector.io import Input, Output
 
     source = Input(
-        input_path, text_field, id_field, on_error=on_error, errors=decode_errors, encoding=encoding
+        input_path,
+        text_field,
+        id_field,
+        on_error=on_error,
+        errors=decode_errors,
+        encoding=encoding,
+        html=html,
     )
     sink = Output(output, "jsonl") if mode == "label" else Output.like(output, source)
     detector = _load_detector(model_path, threshold, trust_model, drop)
@@ -286,6 +353,56 @@ def _batch_templates(
         yield table
 
 
+def _run_dask(
+    mode: str,
+    input_path: str,
+    output: str | None,
+    *,
+    model_path: str,
+    threshold: float,
+    trust_model: bool,
+    text_field: str,
+    id_field: str,
+    html: bool,
+    templates_path: str | None,
+    batch: bool,
+    site_field: str | None,
+    scheduler: str | None,
+    jobs: int,
+    drop: tuple[str, ...],
+    quiet: bool,
+    unsupported: list[str],
+) -> None:
+    from detector.dask_engine import import_dask, run_dask
+
+    import_dask()
+    # The scheduler's and nannies' INFO lines are not for the user of a command line tool.
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    if unsupported:
+        raise DetectorError(f"{unsupported[0]} is not supported with --engine dask")
+    if output is None:
+        raise DetectorError("--engine dask writes a folder of part files: pass -o OUTPUT")
+    parts = run_dask(
+        input_path,
+        output,
+        mode=mode,
+        text_field=text_field,
+        id_field=id_field,
+        model=model_path,
+        threshold=threshold,
+        keep=tuple(k for k in DEFAULT_KEEP if k not in drop),
+        trust_model=trust_model,
+        html=html,
+        templates=templates_path,
+        batch=batch,
+        site_field=site_field,
+        scheduler=scheduler,
+        workers=jobs or os.cpu_count() or 1,
+    )
+    if not quiet:
+        click.echo(f"wrote {parts} part file{'s' if parts != 1 else ''} to {output}", err=True)
+
+
 def _report_skipped(skipped: list[tuple[str, str]], path: str | None) -> None:
     from detector.io import Output
 
@@ -307,8 +424,10 @@ def _report_skipped(skipped: list[tuple[str, str]], path: str | None) -> None:
 @click.option("--drop", multiple=True, help="Also remove this kept label (e.g. --drop neutral).")
 @model_options()
 @table_options
+@html_option
 @template_options()
 @jobs_option
+@engine_options
 @quiet_option
 @_fail_cleanly
 def strip(input_path: str, output: str | None, mark: bool, **options: Any) -> None:
@@ -324,8 +443,10 @@ def strip(input_path: str, output: str | None, mark: bool, **options: Any) -> No
 @click.option("-o", "--output", help="JSONL output path; stdout if omitted.")
 @model_options()
 @table_options
+@html_option
 @template_options()
 @jobs_option
+@engine_options
 @quiet_option
 @_fail_cleanly
 def label(input_path: str, output: str | None, **options: Any) -> None:
@@ -460,6 +581,7 @@ def evaluate(
 )
 @model_options()
 @table_options
+@html_option
 @quiet_option
 @_fail_cleanly
 def templates(
@@ -478,6 +600,7 @@ def templates(
     encoding: str,
     error_report: str | None,
     quiet: bool,
+    html: bool,
 ) -> None:
     """Count each site's recurring segment shapes in CORPUS; show the most frequent.
 
@@ -490,7 +613,13 @@ def templates(
     from detector.io import Input
 
     source = Input(
-        corpus, text_field, id_field, on_error=on_error, errors=decode_errors, encoding=encoding
+        corpus,
+        text_field,
+        id_field,
+        on_error=on_error,
+        errors=decode_errors,
+        encoding=encoding,
+        html=html,
     )
     progress = _Progress(quiet, "articles counted")
     table = count_input(source, site_field=site_field, progress=progress)

@@ -17,3 +17,14 @@ class ModelError(DetectorError):
 
 class DataError(DetectorError):
     """Labeled training or gold data that does not follow data/FORMAT.md."""
+
+
+class MissingExtraError(DetectorError):
+    """An optional part is used whose extra is not installed (e.g. pip install 'detector[html]').
+
+    Not an InputError: ``--on-error skip`` must not pass every row through because of it.
+    """
+
+
+class ClusterError(DetectorError):
+    """A Dask scheduler that cannot be reached."""

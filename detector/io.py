@@ -1,9 +1,12 @@
-"""Reading and writing text, folders, JSONL, CSV and Parquet: the one place that knows formats.
+"""Reading and writing text, HTML, folders, JSONL, CSV and Parquet: the one place that knows
+formats.
 
 Inputs are read in chunks (a chunk: a list of articles with their ids and the format's own
 rows), so tables of any size stream through in flat memory. Outputs are written to a temporary
 file beside the target and renamed into place only when everything was written, so an
-interrupted run never leaves a half-written file under the final name.
+interrupted run never leaves a half-written file under the final name. HTML (``.html``/``.htm``
+files, or any input with ``html=True``) is read as the main text trafilatura extracts from it
+(detector.html); the output then carries that text, cleaned.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from detector.errors import DataError, InputError
+from detector.html import HTML_SUFFIXES, check_available, extract_text, is_html
 
 __all__ = [
     "Chunk",
@@ -61,6 +65,8 @@ class Chunk:
     rows: Any = None
     names: list[str] = field(default_factory=list)
     skipped: dict[int, str] = field(default_factory=dict)
+    #: Indices of the articles whose text was extracted from HTML.
+    extracted: set[int] = field(default_factory=set)
 
     @property
     def good(self) -> list[int]:
@@ -89,11 +95,13 @@ class RawLine:
 
 
 def input_kind(path: str) -> str:
-    """'stdin', 'folder', 'jsonl', 'csv', 'parquet' or 'text', from the path alone."""
+    """'stdin', 'folder', 'jsonl', 'csv', 'parquet', 'html' or 'text', from the path alone."""
     if path == "-":
         return "stdin"
     if os.path.isdir(path):
         return "folder"
+    if is_html(path):
+        return "html"
     return TABLE_SUFFIXES.get(Path(path).suffix.lower(), "text")
 
 
@@ -110,6 +118,8 @@ class Input:
     errors: str = "strict"
     #: The input's text encoding (any codec name Python knows).
     encoding: str = "utf-8"
+    #: The text is HTML (the text field of a table, stdin, every file): extract its main text.
+    html: bool = False
 
     def __post_init__(self) -> None:
         if self.on_error not in ON_ERROR:
@@ -120,6 +130,15 @@ class Input:
             codecs.lookup(self.encoding)
         except LookupError:
             raise InputError(f"unknown encoding {self.encoding!r}") from None
+        if self.html or self.kind == "html":
+            check_available()
+
+    def page_text(self, text: str, where: str, name: str = "", *, whole_file: bool = False) -> str:
+        """``text`` itself, or its main text when it is HTML (``html``, or by the file name);
+        the text of a whole file ends with a line break, as text files do."""
+        if self.html or is_html(name):
+            return extract_text(text, where) + ("\n" if whole_file else "")
+        return text
 
     def decode(self, data: bytes, path: str, line_no: int | None = None) -> str:
         if self.errors == "replace":
@@ -134,6 +153,7 @@ class Input:
         reader = {
             "stdin": self._read_stdin,
             "text": self._read_text,
+            "html": self._read_text,
             "folder": self._read_folder,
             "jsonl": self._read_jsonl,
             "csv": self._read_csv,
@@ -145,31 +165,40 @@ class Input:
         text = self.decode(sys.stdin.buffer.read(), "<stdin>")
         if not text.strip():
             raise InputError("<stdin> is empty")
-        yield Chunk([text], ["stdin"])
+        extracted = {0} if self.html else set()
+        page = self.page_text(text, "<stdin>", whole_file=True)
+        yield Chunk([page], ["stdin"], extracted=extracted)
 
     def _read_text(self, rows: int) -> Iterator[Chunk]:
         text = self.decode(_read_bytes(self.path), self.path)
         if not text.strip():
             raise InputError(f"{self.path} is empty")
-        yield Chunk([text], [Path(self.path).stem], names=[Path(self.path).name])
+        name = Path(self.path).name
+        page = self.page_text(text, self.path, name, whole_file=True)
+        extracted = {0} if self.html or is_html(name) else set()
+        yield Chunk([page], [Path(self.path).stem], names=[name], extracted=extracted)
 
     def _read_folder(self, rows: int) -> Iterator[Chunk]:
-        files = sorted(p for p in Path(self.path).iterdir() if p.suffix == ".txt" and p.is_file())
-        if not files:
-            raise InputError(f"folder {self.path} has no .txt files")
+        files = _folder_files(self.path)
         for start in range(0, len(files), rows):
             part = files[start : start + rows]
-            chunk = Chunk([], [p.stem for p in part], rows=[], names=[p.name for p in part])
+            names = [f"{p.stem}.txt" for p in part]
+            chunk = Chunk([], [p.stem for p in part], rows=[], names=names)
             for k, p in enumerate(part):
                 data = _read_bytes(str(p))
                 chunk.rows.append(data)
                 try:
-                    chunk.texts.append(self.decode(data, str(p)))
+                    text = self.decode(data, str(p))
+                    chunk.texts.append(self.page_text(text, str(p), p.name, whole_file=True))
                 except InputError as exc:
                     if self.on_error == "fail":
                         raise
                     chunk.texts.append("")
                     chunk.skipped[k] = str(exc)
+                    chunk.names[k] = p.name  # passed through unchanged, under its own name
+                else:
+                    if self.html or is_html(p.name):
+                        chunk.extracted.add(k)
             yield chunk
 
     def _read_jsonl(self, rows: int) -> Iterator[Chunk]:
@@ -183,6 +212,7 @@ class Input:
                     if not line.strip():
                         continue
                     record = self._parse_jsonl(line, line_no)
+                    text = self.page_text(record[self.text_field], f"{self.path} line {line_no}")
                 except InputError as exc:
                     if self.on_error == "fail":
                         raise
@@ -191,8 +221,10 @@ class Input:
                     chunk.texts.append("")
                     chunk.ids.append(str(line_no))
                 else:
+                    if self.html:
+                        chunk.extracted.add(len(chunk.texts))
                     chunk.rows.append(record)
-                    chunk.texts.append(record[self.text_field])
+                    chunk.texts.append(text)
                     chunk.ids.append(str(record.get(self.id_field, line_no)))
                 if len(chunk.texts) >= rows:
                     yield chunk
@@ -275,17 +307,43 @@ class Input:
             ids = [str(offset + i) for i in range(len(frame))]
         chunk = Chunk([], ids, frame)
         for i, value in enumerate(frame[self.text_field].tolist()):
-            if not isinstance(value, str):
-                message = (
-                    f"{self.path} row {offset + i + first_line}: column '{self.text_field}' "
-                    f"is not text (got {_describe(value)})"
-                )
+            where = f"{self.path} row {offset + i + first_line}"
+            try:
+                if not isinstance(value, str):
+                    raise InputError(
+                        f"{where}: column '{self.text_field}' is not text (got {_describe(value)})"
+                    )
+                value = self.page_text(value, where)
+            except InputError as exc:
                 if self.on_error == "fail":
-                    raise InputError(message)
-                chunk.skipped[i] = message
+                    raise
+                chunk.skipped[i] = str(exc)
                 value = ""
+            else:
+                if self.html:
+                    chunk.extracted.add(i)
             chunk.texts.append(value)
         return chunk
+
+
+def _folder_files(folder: str) -> list[Path]:
+    """The .txt and HTML files of a folder, sorted; two that would share an output name
+    (a.txt and a.html) are an error."""
+    files = sorted(
+        p for p in Path(folder).iterdir()
+        if p.is_file() and (p.suffix == ".txt" or p.suffix.lower() in HTML_SUFFIXES)
+    )
+    if not files:
+        raise InputError(f"folder {folder} has no .txt or .html files")
+    seen: dict[str, str] = {}
+    for p in files:
+        if p.stem in seen:
+            raise InputError(
+                f"folder {folder} has both {seen[p.stem]} and {p.name}, which would both be "
+                f"written as {p.stem}.txt; rename one"
+            )
+        seen[p.stem] = p.name
+    return files
 
 
 def _enumerate_rows(reader: Any) -> Iterator[tuple[int, Any]]:
@@ -359,7 +417,7 @@ class Output:
     @classmethod
     def like(cls, path: str | None, source: Input) -> Output:
         """Output in the input's format (text for stdin)."""
-        kind = {"stdin": "text"}.get(source.kind, source.kind)
+        kind = {"stdin": "text", "html": "text"}.get(source.kind, source.kind)
         if path is None and kind in ("parquet", "folder"):
             raise InputError(f"{source.path} is {kind} input: pass -o for the output")
         if path is not None and kind == "folder" and os.path.isfile(path):

@@ -318,7 +318,7 @@ def test_empty_inputs(tmp_path: Path, model: list) -> None:
         path.write_text(content, encoding="utf-8")
         fails(f"{path} is empty", "strip", str(path), *model)
     (tmp_path / "empty").mkdir()
-    fails(f"folder {tmp_path / 'empty'} has no .txt files",
+    fails(f"folder {tmp_path / 'empty'} has no .txt or .html files",
           "strip", str(tmp_path / "empty"), "-o", str(tmp_path / "out"), *model)
 
 

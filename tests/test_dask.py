@@ -1,0 +1,324 @@
+"""The Dask engine on a real LocalCluster of two worker processes: its output, row for row,
+is the single-process output; its errors are one line."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner, Result
+
+from detector.cli import cli
+from detector.detect import Detector
+
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+
+from detector.dask_engine import (  # noqa: E402
+    MISSING_EXTRA,
+    label_dataframe,
+    read_dataframe,
+    strip_dataframe,
+)
+
+PARTS = 3
+PER_PART = 12
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+def ok(*args: str) -> Result:
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def fails(message: str, *args: str) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 1, result.output
+    assert result.stderr == f"Error: {message}\n"
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def client(cluster: Any) -> Iterator[Any]:
+    with distributed.Client(cluster, set_as_default=False) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def records(train_records: list) -> list[dict]:
+    """Articles with adverts and without, and an extra field that must come through."""
+    picked = train_records[: PARTS * PER_PART]
+    return [{"id": r["id"], "text": r["text"], "n": k} for k, r in enumerate(picked)]
+
+
+@pytest.fixture(scope="module")
+def tables(records: list[dict], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The records as one JSONL and one Parquet file, and as folders of part files of each."""
+    root = tmp_path_factory.mktemp("tables")
+    (root / "all.jsonl").write_text(_jsonl(records), encoding="utf-8")
+    pd.DataFrame(records).to_parquet(root / "all.parquet", index=False)
+    for kind in ("jsonl", "parquet"):
+        (root / kind).mkdir()
+    for p in range(PARTS):
+        part = records[p * PER_PART : (p + 1) * PER_PART]
+        (root / "jsonl" / f"part-{p}.jsonl").write_text(_jsonl(part), encoding="utf-8")
+        pd.DataFrame(part).to_parquet(root / "parquet" / f"part-{p}.parquet", index=False)
+    (root / "jsonl" / "_SUCCESS").write_text("")  # a marker file that is not a part
+    return root
+
+
+def _jsonl(records: list[dict]) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+
+
+def read_parts(folder: Path) -> list[dict]:
+    parts = sorted(folder.iterdir())
+    assert [p.name.split(".")[0] for p in parts] == [f"part-{k:05d}" for k in range(len(parts))]
+    if parts[0].suffix == ".parquet":
+        return pd.concat([pd.read_parquet(p) for p in parts]).to_dict("records")
+    return [json.loads(line) for p in parts for line in p.read_text("utf-8").splitlines()]
+
+
+def single_process(*args: str, output: Path) -> list[dict]:
+    ok(*args, "-o", str(output), "--quiet")
+    if output.suffix == ".parquet":
+        return pd.read_parquet(output).to_dict("records")
+    return [json.loads(line) for line in output.read_text("utf-8").splitlines()]
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "parquet"])
+def test_strip_folder_of_parts_matches_single_process(
+    kind: str, tables: Path, tmp_path: Path, cluster: Any, tiny_model_path: Path
+) -> None:
+    model = ["--model", str(tiny_model_path)]
+    expected = single_process("strip", str(tables / f"all.{kind}"), *model,
+                              output=tmp_path / f"single.{kind}")
+    out = tmp_path / "dask"
+    result = ok("strip", str(tables / kind), "-o", str(out), *model, "--engine", "dask",
+                "--scheduler", cluster.scheduler_address)
+    assert result.stderr == f"wrote {PARTS} part files to {out}\n"
+    got = read_parts(out)
+    assert got == expected
+    assert sum(g["text"] != r["text"] for g, r in zip(got, expected)) == 0
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp left
+
+
+def test_mark_glob_matches_single_process(
+    tables: Path, tmp_path: Path, cluster: Any, tiny_model_path: Path
+) -> None:
+    model = ["--model", str(tiny_model_path)]
+    expected = single_process("strip", str(tables / "all.parquet"), "--mark", *model,
+                              output=tmp_path / "single.parquet")
+    assert any("⟦advert" in r["text"] for r in expected)
+    out = tmp_path / "dask"
+    ok("strip", str(tables / "parquet" / "part-*.parquet"), "-o", str(out), "--mark", *model,
+       "--engine", "dask", "--scheduler", cluster.scheduler_address, "--quiet")
+    assert read_parts(out) == expected
+
+
+def test_label_matches_single_process(
+    tables: Path, tmp_path: Path, cluster: Any, tiny_model_path: Path
+) -> None:
+    model = ["--model", str(tiny_model_path)]
+    expected = single_process("label", str(tables / "all.jsonl"), *model,
+                              output=tmp_path / "single.jsonl")
+    out = tmp_path / "dask"
+    ok("label", f"file://{tables / 'parquet'}", "-o", str(out), *model, "--engine", "dask",
+       "--scheduler", cluster.scheduler_address, "--quiet")
+    assert read_parts(out) == expected  # JSONL parts, whatever the input's format
+
+
+def test_local_cluster_started_for_the_run(
+    tables: Path, tmp_path: Path, tiny_model_path: Path
+) -> None:
+    """Without --scheduler: a local cluster of --jobs worker processes, closed afterwards."""
+    model = ["--model", str(tiny_model_path)]
+    expected = single_process("strip", str(tables / "all.jsonl"), *model,
+                              output=tmp_path / "single.jsonl")
+    out = tmp_path / "dask"
+    ok("strip", str(tables / "jsonl"), "-o", str(out), *model, "--engine", "dask", "--jobs",
+       "2", "--quiet")
+    assert read_parts(out) == expected
+
+
+def test_python_entry_points(
+    records: list[dict], client: Any, tiny_model_path: Path, detector_tiny: Detector
+) -> None:
+    ddf = dd.from_pandas(pd.DataFrame(records), npartitions=PARTS)
+    clean = strip_dataframe(ddf, model=str(tiny_model_path)).compute(scheduler=client)
+    texts = [r["text"] for r in records]
+    assert clean["text"].tolist() == detector_tiny.strip_many(texts)
+    assert clean["n"].tolist() == list(range(len(records)))
+
+    labels = label_dataframe(ddf, model=detector_tiny).compute(scheduler=client)
+    assert labels["id"].tolist() == [r["id"] for r in records]
+    assert labels["spans"].tolist() == [
+        [s.to_dict() for s in spans] for spans in detector_tiny.label_many(texts)
+    ]
+
+
+def _models_loaded() -> tuple[int, int]:
+    from detector.detect import _load_once
+
+    info = _load_once.cache_info()
+    return info.misses, info.currsize
+
+
+def test_each_worker_loads_a_model_once(
+    records: list[dict], client: Any, tiny_model_path: Path
+) -> None:
+    ddf = dd.from_pandas(pd.DataFrame(records * 2), npartitions=8)
+    strip_dataframe(ddf, model=str(tiny_model_path)).compute(scheduler=client)
+    loaded = client.run(_models_loaded)
+    assert len(loaded) == 2
+    for misses, models in loaded.values():
+        assert 1 <= misses == models  # never the same model twice in one worker
+
+
+def test_non_text_value_names_partition_and_row(
+    tables: Path, tmp_path: Path, cluster: Any, tiny_model_path: Path
+) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.jsonl").write_text(_jsonl([{"id": "1", "text": "Fine."}]), encoding="utf-8")
+    (src / "b.jsonl").write_text(
+        _jsonl([{"id": "2", "text": "Fine."}, {"id": "3", "text": None}]), encoding="utf-8"
+    )
+    fails(f"{src} partition 1 row 1: column 'text' is not text (got null)",
+          "strip", str(src), "-o", str(tmp_path / "out"), "--model", str(tiny_model_path),
+          "--engine", "dask", "--scheduler", cluster.scheduler_address)
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["in"]  # the temporary folder is gone
+
+
+def test_errors_before_any_work(tables: Path, tmp_path: Path) -> None:
+    dask = ["--engine", "dask"]
+    fails(f"{tables / 'jsonl'} has no column 'body' (columns: id, text, n); pass --text-field "
+          "text", "strip", str(tables / "jsonl"), "-o", str(tmp_path / "o"), "--text-field",
+          "body", *dask)
+    fails(f"{tables / 'jsonl'} has no column 'url' (columns: id, text, n); pass --id-field id",
+          "label", str(tables / "jsonl"), "-o", str(tmp_path / "o"), "--id-field", "url", *dask)
+    fails(f"{tmp_path / 'nothing'} does not exist",
+          "strip", str(tmp_path / "nothing"), "-o", str(tmp_path / "o"), *dask)
+    (tmp_path / "empty").mkdir()
+    fails(f"{tmp_path / 'empty'} has no Parquet or JSONL part files",
+          "strip", str(tmp_path / "empty"), "-o", str(tmp_path / "o"), *dask)
+    fails(f"{tables / 'all.jsonl'} already exists; remove it or choose a new output folder",
+          "strip", str(tables / "jsonl"), "-o", str(tables / "all.jsonl"), *dask)
+    fails("--engine dask writes a folder of part files: pass -o OUTPUT",
+          "strip", str(tables / "jsonl"), *dask)
+    fails("--on-error skip is not supported with --engine dask",
+          "strip", str(tables / "jsonl"), "-o", str(tmp_path / "o"), "--on-error", "skip", *dask)
+    fails("--scheduler needs --engine dask",
+          "strip", str(tables / "all.jsonl"), "--scheduler", "tcp://127.0.0.1:8786")
+    assert not (tmp_path / "o").exists()
+
+
+def test_unreachable_scheduler(tables: Path, tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    result = invoke("strip", str(tables / "jsonl"), "-o", str(tmp_path / "o"), "--engine",
+                    "dask", "--scheduler", address)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: cannot reach the Dask scheduler at {address} (")
+    assert result.stderr.endswith("); check the address, or leave out --scheduler for a local "
+                                  "cluster\n")
+    assert result.stderr.count("\n") == 1
+
+
+def test_missing_extra(tables: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    fails(MISSING_EXTRA, "strip", str(tables / "jsonl"), "-o", str(tmp_path / "o"), "--engine",
+          "dask")
+    assert MISSING_EXTRA == "the Dask engine needs the dask extra: pip install 'detector[dask]'"
+
+
+def test_read_dataframe_formats(tables: Path) -> None:
+    ddf, kind = read_dataframe(str(tables / "jsonl"))
+    assert (kind, ddf.npartitions) == ("jsonl", PARTS)
+    ddf, kind = read_dataframe(f"file://{tables / 'parquet' / '*.parquet'}")
+    assert (kind, ddf.npartitions) == ("parquet", PARTS)
+    ddf, kind = read_dataframe(str(tables / "all.jsonl"))
+    assert (kind, ddf.npartitions, len(ddf)) == ("jsonl", 1, PARTS * PER_PART)
+
+
+def test_html_column_matches_single_process(tmp_path: Path, cluster: Any) -> None:
+    pytest.importorskip("trafilatura")
+    pages = sorted((Path(__file__).resolve().parent / "html").glob("*.html"))
+    rows = [{"id": p.stem, "page": p.read_text(encoding="utf-8")} for p in pages]
+    src = tmp_path / "pages"
+    src.mkdir()
+    for k, row in enumerate(rows):
+        (src / f"part-{k}.jsonl").write_text(_jsonl([row]), encoding="utf-8")
+    (tmp_path / "all.jsonl").write_text(_jsonl(rows), encoding="utf-8")
+    options = ["--html", "--text-field", "page"]
+    for command in ("strip", "label"):
+        expected = single_process(command, str(tmp_path / "all.jsonl"), *options,
+                                  output=tmp_path / f"single-{command}.jsonl")
+        out = tmp_path / f"dask-{command}"
+        ok(command, str(src), "-o", str(out), *options, "--engine", "dask", "--scheduler",
+           cluster.scheduler_address, "--quiet")
+        assert read_parts(out) == expected
+        assert "<p>" not in json.dumps(expected)
+
+
+def test_malformed_part(tmp_path: Path, cluster: Any, tiny_model_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "part-2.jsonl").write_text(_jsonl([{"id": "1", "text": "Fine."}]), encoding="utf-8")
+    (src / "part-10.jsonl").write_text('{"id": "2", "text": "Fine."}\n{"id": 3, "te\n',
+                                       encoding="utf-8")
+    result = invoke("strip", str(src), "-o", str(tmp_path / "out"), "--model",
+                    str(tiny_model_path), "--engine", "dask", "--scheduler",
+                    cluster.scheduler_address)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {src} cannot be read (")
+    assert result.stderr.count("\n") == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["in"]
+
+
+def test_parts_are_read_in_natural_order(tmp_path: Path) -> None:
+    for k in (10, 2, 1):
+        (tmp_path / f"part-{k}.jsonl").write_text(_jsonl([{"id": str(k), "text": "x"}]),
+                                                  encoding="utf-8")
+    ddf, _ = read_dataframe(str(tmp_path))
+    assert ddf.compute(scheduler="sync")["id"].tolist() == ["1", "2", "10"]
+
+
+@pytest.mark.parametrize("evidence", ["--no-batch", "--templates"])
+def test_template_evidence_as_single_process(
+    evidence: str, tables: Path, tmp_path: Path, cluster: Any, tiny_model_path: Path
+) -> None:
+    """The default counts the whole input first (the parametrized tests above); a saved table
+    and no counts give the single-process output too."""
+    options = ["--model", str(tiny_model_path)]
+    if evidence == "--templates":
+        table = tmp_path / "templates.npz"
+        ok("templates", str(tables / "all.jsonl"), "-o", str(table), "--quiet")
+        options += ["--templates", str(table)]
+    else:
+        options.append("--no-batch")
+    expected = single_process("label", str(tables / "all.jsonl"), *options,
+                              output=tmp_path / "single.jsonl")
+    out = tmp_path / "dask"
+    ok("label", str(tables / "jsonl"), "-o", str(out), *options, "--engine", "dask",
+       "--scheduler", cluster.scheduler_address, "--quiet")
+    assert read_parts(out) == expected
