@@ -19,6 +19,7 @@ import numpy as np
 from detector.defaults import DEFAULT_KEEP, DEFAULT_THRESHOLD
 from detector.errors import ModelError
 from detector.features import segment_table
+from detector.io import file_stamp
 from detector.model import (
     ADVERT,
     EDITORIAL,
@@ -95,18 +96,10 @@ def _cached_model(path: str | None, trust: bool) -> Model:
     """The model at ``path``, loaded (and checked) once per process while the model file and
     its card stay unchanged."""
     where = default_model_path() if path is None else Path(path)
-    stamp = _stamp(where)
+    stamp = file_stamp(where)
     if stamp is None:
         return load_model(path, trust=trust)  # reports the missing file
-    return _load_once(path, trust, stamp, _stamp(card_path(where)))
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size
+    return _load_once(path, trust, stamp, file_stamp(card_path(where)))
 
 
 @functools.lru_cache(maxsize=4)

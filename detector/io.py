@@ -510,6 +510,16 @@ class TableWriter:
             self._parquet.close()
 
 
+def file_stamp(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """(mtime in ns, size) of a file, or None when it cannot be read: a changed file is a new
+    stamp, for caches that load a file once per process."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
 def make_temp(target: Path) -> str:
     """An empty temporary file beside ``target`` with the permissions a new file would get."""
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from detector.errors import DetectorError
+from detector.io import file_stamp
 
 __all__ = [
     "MIN_BATCH",
@@ -204,7 +205,8 @@ class TemplateTable:
     def __reduce_ex__(self, protocol: Any) -> Any:
         # A table backed by an unchanged file travels to worker processes as its path: each
         # worker loads it once (see _load_cached), not once per chunk of articles.
-        if self.path is not None and self._stamp is not None and _stamp(self.path) == self._stamp:
+        unchanged = self._stamp is not None and file_stamp(self.path or "") == self._stamp
+        if self.path is not None and unchanged:
             return (_load_cached, (self.path, self._stamp))
         return super().__reduce_ex__(protocol)
 
@@ -301,15 +303,7 @@ class TemplateTable:
                 meta=np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8),
             )
         self.path = os.fspath(path)
-        self._stamp = _stamp(self.path)
-
-
-def _stamp(path: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size
+        self._stamp = file_stamp(self.path)
 
 
 @functools.lru_cache(maxsize=2)
@@ -348,7 +342,7 @@ def load_templates(path: str | os.PathLike[str]) -> TemplateTable:
     table.sites = {str(k): int(v) for k, v in meta["sites"].items()}
     table._top = {s: _Top(dict(c), dict(e)) for s, (c, e) in meta["top"].items()}
     table.path = os.fspath(path)
-    table._stamp = _stamp(table.path)
+    table._stamp = file_stamp(table.path)
     return table
 
 
