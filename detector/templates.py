@@ -165,6 +165,9 @@ class _Top:
 
     counts: dict[str, int]
     examples: dict[str, str]
+    #: Never above the smallest count kept once full: a shape counted no higher is skipped
+    #: without scanning the list.
+    floor: int = 0
 
 
 class TemplateTable:
@@ -247,12 +250,16 @@ class TemplateTable:
                 top.counts[s] = int(c)
                 top.examples.setdefault(s, example)
                 continue
+            if c <= top.floor:
+                continue
             weakest = min(top.counts, key=top.counts.__getitem__)
-            if c > top.counts[weakest]:
+            top.floor = top.counts[weakest]
+            if c > top.floor:
                 del top.counts[weakest]
                 top.examples.pop(weakest, None)
                 top.counts[s] = int(c)
                 top.examples[s] = example
+                top.floor = min(top.counts.values())
 
     def count(self, site: str, text: str) -> int:
         """In how many articles of ``site`` the shape of ``text`` occurs (never less)."""
