@@ -176,9 +176,9 @@ class TemplateTable:
     Parameters
     ----------
     width : int
-        Buckets per row of each count-min sketch; memory is about ``36 * width`` bytes
-        whatever the batch size. The default keeps counts exact in practice up to millions of
-        distinct (site, shape) pairs.
+        Buckets per row of each count-min sketch; memory is ``64 * width`` bytes (32 MB at
+        the default) whatever the batch size. The default keeps counts exact in practice up
+        to millions of distinct (site, shape) pairs.
 
     Examples
     --------
