@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 from threadpoolctl import threadpool_limits
 
+from detector.cli import cli
 from detector.detect import Detector
 from detector.model import Model, save_model
 from detector.training import train
@@ -26,6 +28,26 @@ TINY_PER_SOURCE = 6
 def load_jsonl(path: Path) -> list[dict[str, Any]]:
     with open(path, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
+
+
+def invoke(*args: str, input: bytes | str | None = None) -> Result:
+    """Run the command line in-process, as a user would from a shell."""
+    return CliRunner().invoke(cli, list(args), input=input)
+
+
+def ok(*args: str, input: bytes | str | None = None) -> Result:
+    result = invoke(*args, input=input)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def fails(message: str, *args: str, input: bytes | str | None = None) -> None:
+    """The command exits 1 with exactly ``Error: message`` on stderr and no traceback."""
+    result = invoke(*args, input=input)
+    assert result.exit_code == 1, result.output
+    assert result.stderr == f"Error: {message}\n"
+    assert result.stdout == ""
+    assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
 def shared_path(*parts: str) -> Path:

@@ -10,9 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from click.testing import CliRunner, Result
+from conftest import invoke
 
-from detector.cli import cli
 from detector.detect import Detector
 
 GOOD = "Die Aktie stieg am Dienstag um 3 Prozent. Der Umsatz wuchs deutlich."
@@ -23,10 +22,6 @@ LINES = [
     b'{"id": "d", "text": "caf\xe9"}',
     json.dumps({"id": "e", "text": "Ende der Meldung."}).encode(),
 ]
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
 
 
 @pytest.fixture()

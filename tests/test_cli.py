@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner, Result
+from conftest import fails, invoke, ok
 
 from detector.cli import cli
 from detector.detect import Detector
@@ -19,25 +19,6 @@ from detector.model import card_path
 from detector.segment import segment
 
 MARKER = re.compile(r"⟦/?[a-z]+[^⟧]*⟧")
-
-
-def invoke(*args: str, input: bytes | str | None = None) -> Result:
-    return CliRunner().invoke(cli, list(args), input=input)
-
-
-def ok(*args: str, input: bytes | str | None = None) -> Result:
-    result = invoke(*args, input=input)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def fails(message: str, *args: str, input: bytes | str | None = None) -> None:
-    """The command exits 1 with exactly ``Error: message`` on stderr and no traceback."""
-    result = invoke(*args, input=input)
-    assert result.exit_code == 1, result.output
-    assert result.stderr == f"Error: {message}\n"
-    assert result.stdout == ""
-    assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner, Result
+from conftest import fails, invoke, ok
 
-from detector.cli import cli
 from detector.detect import Detector
 
 dd = pytest.importorskip("dask.dataframe")
@@ -29,22 +28,6 @@ from detector.dask_engine import (  # noqa: E402
 
 PARTS = 3
 PER_PART = 12
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
-
-
-def ok(*args: str) -> Result:
-    result = invoke(*args)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def fails(message: str, *args: str) -> None:
-    result = invoke(*args)
-    assert result.exit_code == 1, result.output
-    assert result.stderr == f"Error: {message}\n"
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner, Result
+from conftest import invoke, ok
 
-from detector.cli import cli
 from detector.html import MISSING_EXTRA
 
 HTML = Path(__file__).resolve().parent / "html"
@@ -49,16 +48,6 @@ PAGES = {
         "chrome": ["Subscribe", "More from Dockside", "Privacy policy", "All rights reserved"],
     },
 }
-
-
-def invoke(*args: str, input: str | None = None) -> Result:
-    return CliRunner().invoke(cli, list(args), input=input)
-
-
-def ok(*args: str, input: str | None = None) -> Result:
-    result = invoke(*args, input=input)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def assert_cleaned(text: str, page: str) -> None:

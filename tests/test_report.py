@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from conftest import invoke
 
-from detector.cli import cli
 from detector.detect import Detector
 from detector.evaluate import METRICS, evaluate_detector
 from detector.io import Input
@@ -24,10 +23,6 @@ from detector.report_html import CSS
 from detector.templates import count_templates
 
 HOSTILE = 'Markets <script>alert("x")</script> & "quotes" \'here\' </div><b>bold?</b>\n'
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
 
 
 def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:

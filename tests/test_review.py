@@ -8,9 +8,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner, Result
+from conftest import fails, ok
 
-from detector.cli import cli
 from detector.detect import Detector
 from detector.errors import DataError, InputError
 from detector.io import read_labeled
@@ -25,23 +24,6 @@ from detector.review import (
 from detector.templates import shape as text_shape
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def invoke(*args: str, input: str | None = None) -> Result:
-    return CliRunner().invoke(cli, list(args), input=input)
-
-
-def ok(*args: str, input: str | None = None) -> Result:
-    result = invoke(*args, input=input)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def fails(message: str, *args: str, input: str | None = None) -> None:
-    result = invoke(*args, input=input)
-    assert result.exit_code == 1, result.output
-    assert result.stderr == f"Error: {message}\n"
-    assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
 def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:

@@ -8,10 +8,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from click.testing import CliRunner, Result
+from conftest import fails, invoke
 
 from detector import training
-from detector.cli import cli
 from detector.errors import DataError
 from detector.features import segment_table
 from detector.model import build_pipeline, card_path
@@ -25,16 +24,6 @@ from detector.training import (
 
 REPO = Path(__file__).resolve().parents[1]
 PARAMS = {"n_features": 2**12, "cv": 2}
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
-
-
-def fails(message: str, *args: str) -> None:
-    result = invoke(*args)
-    assert result.exit_code == 1, result.output
-    assert result.stderr == f"Error: {message}\n"
 
 
 def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
