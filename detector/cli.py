@@ -331,13 +331,16 @@ def _batch_templates(
     travels to them as a path (each loads it once) instead of with every chunk.
     """
     from detector.batch import count_input
-    from detector.templates import TemplateTable, load_templates
+    from detector.templates import MIN_BATCH, TemplateTable, load_templates
 
     if templates_path is not None:
         yield load_templates(templates_path)
         return
     sources = source if isinstance(source, list) else [source]
-    if not batch or any(s.kind == "stdin" for s in sources):
+    # A text or HTML file is one article: fewer than MIN_BATCH of them never make a batch,
+    # so reading them twice would change nothing.
+    single = all(s.kind in ("text", "html") for s in sources) and len(sources) < MIN_BATCH
+    if not batch or single or any(s.kind == "stdin" for s in sources):
         yield None
         return
     progress = _Progress(quiet, "articles counted")
