@@ -8,17 +8,41 @@ recurring segment shapes (:mod:`detector.templates`), which the labeling pass th
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import os
+import tempfile
+import zlib
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
+
+import numpy as np
 
 from detector.detect import Detector
 from detector.errors import InputError
 from detector.io import DEFAULT_CHUNK_ROWS, Chunk, Input, Output, TableWriter
-from detector.templates import ONE_SITE, TemplateTable, count_templates, site_of
+from detector.segment import Segment, remember_lines, segment
+from detector.templates import (
+    ONE_SITE,
+    Prepared,
+    Shaped,
+    TemplateTable,
+    shape_articles,
+    site_of,
+)
 
-__all__ = ["MODES", "RunStats", "chunk_sites", "count_input", "run", "top_templates"]
+__all__ = [
+    "MODES",
+    "RunStats",
+    "Spool",
+    "SpoolEntry",
+    "chunk_sites",
+    "count_input",
+    "run",
+    "top_templates",
+]
 
 #: Where an article's site comes from when no --site-field is given: the host of its URL,
 #: else its source.
@@ -38,6 +62,100 @@ class RunStats:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class SpoolEntry:
+    """Where one chunk's segments and shape keys lie in a :class:`Spool` file: small enough to
+    travel to a worker process with the chunk, which then reads them itself."""
+
+    path: str
+    offset: int
+    articles: int
+    segments: int
+
+    def read(self, texts: Sequence[str]) -> Prepared | None:
+        """The chunk's :class:`~detector.templates.Prepared` work, or None when ``texts`` are
+        not the texts it was made from (their lengths or checksums differ)."""
+        if len(texts) != self.articles:
+            return None
+        offset = self.offset
+        arrays = []
+        for dtype, count in (
+            (np.int64, 3 * self.articles),
+            (np.int32, 3 * self.segments),
+            (np.uint32, 8 * self.segments),
+        ):
+            arrays.append(np.fromfile(self.path, dtype=dtype, count=count, offset=offset))
+            offset += count * np.dtype(dtype).itemsize
+        articles = arrays[0].reshape(-1, 3)
+        if articles[:, 0].tolist() != [len(t) for t in texts] or articles[:, 1].tolist() != [
+            _checksum(t) for t in texts
+        ]:
+            return None
+        bounds = arrays[1].reshape(-1, 3).tolist()
+        segments = []
+        row = 0
+        for text, n in zip(texts, articles[:, 2].tolist()):
+            rows = bounds[row : row + n]
+            segments.append([Segment(a, b, text[a:b], line) for a, b, line in rows])
+            # A relabel pass segments the cleaned text, which keeps most of these lines.
+            remember_lines(text, segments[-1])
+            row += n
+        return Prepared(segments, arrays[2].reshape(-1, 8))
+
+
+def _checksum(text: str) -> int:
+    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+
+
+class Spool:
+    """The counting pass's segments and shape keys of every chunk, kept in a temporary file
+    for the labeling pass: it then reads them instead of segmenting and shaping each article
+    a second time. About 44 bytes per segment on disk; nothing of it stays in memory."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.entries: list[SpoolEntry] = []
+        self._file: BinaryIO | None = open(path, "wb")  # noqa: SIM115 (closed by finish)
+        self._offset = 0
+
+    @classmethod
+    @contextlib.contextmanager
+    def temporary(cls) -> Iterator[Spool]:
+        """A spool in a temporary folder, removed with everything in it on exit."""
+        with tempfile.TemporaryDirectory(prefix="detector-spool-") as folder:
+            spool = cls(os.path.join(folder, "spool.bin"))
+            try:
+                yield spool
+            finally:
+                spool.finish()
+
+    def append(
+        self, texts: Sequence[str], bounds: np.ndarray, sizes: np.ndarray, keys: np.ndarray
+    ) -> None:
+        """Keep the next chunk's articles: the (start, end, line) ``bounds`` of their segments,
+        the number of segments of each article, and each segment's text keys."""
+        assert self._file is not None, "the spool is finished"
+        articles = np.column_stack(
+            [[len(t) for t in texts], [_checksum(t) for t in texts], sizes]
+        ).astype(np.int64)
+        self.entries.append(SpoolEntry(self.path, self._offset, len(texts), len(bounds)))
+        for array in (articles, bounds.astype(np.int32), keys.astype(np.uint32)):
+            data = np.ascontiguousarray(array).tobytes()
+            self._file.write(data)
+            self._offset += len(data)
+
+    def finish(self) -> None:
+        """Close the file for writing; its entries can be read from now on."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def entry(self, index: int) -> SpoolEntry | None:
+        """The entry of chunk ``index``, if the counting pass wrote one."""
+        self.finish()
+        return self.entries[index] if index < len(self.entries) else None
+
+
 def run(
     detector: Detector,
     source: Input,
@@ -48,20 +166,23 @@ def run(
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
     site_field: str | None = None,
+    spool: Spool | None = None,
 ) -> RunStats:
     """Strip, mark or label every article of ``source`` into ``output``.
 
     With ``jobs`` > 1 chunks are processed in that many worker processes and written in input
     order; each worker loads the model once. ``progress(articles, chars)`` is called after each
     chunk with that chunk's counts. ``site_field`` names the field holding each article's
-    site (see :func:`chunk_sites`), used with the detector's template counts.
+    site (see :func:`chunk_sites`), used with the detector's template counts. ``spool`` holds
+    what :func:`count_input` already did for each chunk (segments, shape keys).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     stats = RunStats()
     chunks = source.chunks(chunk_rows)
     with output.writer() as writer:
-        for chunk, done in _results(detector, chunks, mode, jobs, site_field, source.path):
+        results = _results(detector, chunks, mode, jobs, site_field, source.path, spool)
+        for chunk, done in results:
             _write(chunk, done, mode, writer, source.text_field, stats)
             if progress is not None:
                 progress(len(chunk.texts), sum(map(len, chunk.texts)))
@@ -75,16 +196,69 @@ def count_input(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     table: TemplateTable | None = None,
     progress: Callable[[int, int], None] | None = None,
+    spool: Spool | None = None,
+    jobs: int = 1,
 ) -> TemplateTable:
-    """One streaming pass over ``source``: the per-site shape counts of all its articles."""
+    """One streaming pass over ``source``: the per-site shape counts of all its articles.
+
+    With ``jobs`` > 1 the chunks are segmented and shaped in that many worker processes and
+    counted here, in input order. With ``spool``, each chunk's segments and shape keys are
+    kept there for :func:`run`.
+    """
     table = TemplateTable() if table is None else table
-    for chunk in source.chunks(chunk_rows):
+
+    def work(chunk: Chunk) -> tuple[list[str], list[str]]:
         sites = chunk_sites(chunk, site_field, source.path)
-        good = chunk.good
-        count_templates(((sites[k], chunk.texts[k]) for k in good), table=table)
+        return [chunk.texts[k] for k in chunk.good], [sites[k] for k in chunk.good]
+
+    for (texts, _), (shaped, bounds) in _in_order(
+        _count_chunk, map(work, source.chunks(chunk_rows)), jobs
+    ):
+        article_of = np.repeat(np.arange(len(texts)), shaped.sizes)
+        table.update(shaped, functools.partial(_segment_text, texts, article_of, bounds))
+        if spool is not None:
+            spool.append(texts, bounds, shaped.sizes, shaped.keys)
         if progress is not None:
-            progress(len(good), sum(len(chunk.texts[k]) for k in good))
+            progress(len(texts), sum(map(len, texts)))
     return table
+
+
+def _segment_text(texts: list[str], article_of: np.ndarray, bounds: np.ndarray, row: int) -> str:
+    return texts[article_of[row]][bounds[row, 0] : bounds[row, 1]]
+
+
+def _count_chunk(texts: list[str], sites: list[str]) -> tuple[Shaped, np.ndarray]:
+    """Segment and shape one chunk's articles (in a worker process when jobs > 1): what the
+    table counts, and the (start, end, line) of every segment for the spool."""
+    segments = [segment(t) for t in texts]
+    shaped = shape_articles(sites, [[s.text for s in segs] for segs in segments])
+    bounds = np.array(
+        [(s.start, s.end, s.line) for segs in segments for s in segs], dtype=np.int32
+    ).reshape(-1, 3)
+    return shaped, bounds
+
+
+def _in_order(
+    func: Callable[..., Any], arguments: Iterator[tuple[Any, ...]], jobs: int
+) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """``(args, func(*args))`` for each of ``arguments``, in their order; with ``jobs`` > 1
+    computed in that many worker processes, a few tasks ahead of the caller."""
+    if jobs == 1:
+        for args in arguments:
+            yield args, func(*args)
+        return
+    from joblib import Parallel, delayed
+
+    sent: deque[tuple[Any, ...]] = deque()
+
+    def tasks() -> Iterator[Any]:
+        for args in arguments:
+            sent.append(args)
+            yield delayed(func)(*args)
+
+    with Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs") as parallel:
+        for done in parallel(tasks()):
+            yield sent.popleft(), done
 
 
 def chunk_sites(chunk: Chunk, site_field: str | None, path: str = "input") -> list[str]:
@@ -110,38 +284,42 @@ def _results(
     jobs: int,
     site_field: str | None = None,
     path: str = "input",
+    spool: Spool | None = None,
 ) -> Iterator[tuple[Chunk, list[Any]]]:
     """Each chunk with the results for its good rows, in input order."""
 
-    def work(chunk: Chunk) -> tuple[list[str], list[str]]:
+    def work(index: int, chunk: Chunk) -> tuple[Any, ...]:
         sites = chunk_sites(chunk, site_field, path)
-        return [chunk.texts[k] for k in chunk.good], [sites[k] for k in chunk.good]
+        entry = spool.entry(index) if spool is not None else None
+        good = chunk.good
+        return detector, mode, [chunk.texts[k] for k in good], [sites[k] for k in good], entry
 
-    if jobs == 1:
-        for chunk in chunks:
-            yield chunk, _compute(detector, mode, *work(chunk))
-        return
-    from joblib import Parallel, delayed
+    in_chunks: deque[Chunk] = deque()
 
-    sent: deque[Chunk] = deque()
+    def arguments() -> Iterator[tuple[Any, ...]]:
+        for index, chunk in enumerate(chunks):
+            in_chunks.append(chunk)
+            yield work(index, chunk)
 
-    def tasks() -> Iterator[Any]:
-        for chunk in chunks:
-            sent.append(chunk)
-            yield delayed(_compute)(detector, mode, *work(chunk))
-
-    with Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs") as parallel:
-        for done in parallel(tasks()):
-            yield sent.popleft(), done
+    for _, done in _in_order(_compute, arguments(), jobs):
+        yield in_chunks.popleft(), done
 
 
-def _compute(detector: Detector, mode: str, texts: list[str], sites: list[str]) -> list[Any]:
+def _compute(
+    detector: Detector,
+    mode: str,
+    texts: list[str],
+    sites: list[str],
+    entry: SpoolEntry | None = None,
+) -> list[Any]:
     """The work on one chunk's texts; runs in a worker process when jobs > 1."""
+    prepared = entry.read(texts) if entry is not None else None
     if mode == "label":
-        return [[s.to_dict() for s in spans] for spans in detector.label_many(texts, sites=sites)]
+        labeled = detector.label_many(texts, sites=sites, prepared=prepared)
+        return [[s.to_dict() for s in spans] for spans in labeled]
     if mode == "mark":
-        return detector.mark_many(texts, sites=sites)
-    return detector.strip_many(texts, sites=sites)
+        return detector.mark_many(texts, sites=sites, prepared=prepared)
+    return detector.strip_many(texts, sites=sites, prepared=prepared)
 
 
 def _write(

@@ -304,11 +304,18 @@ def _run(
     sink = Output(output, "jsonl") if mode == "label" else Output.like(output, source)
     detector = _load_detector(model_path, threshold, trust_model, drop)
     jobs = jobs or os.cpu_count() or 1
-    with _batch_templates(source, templates_path, batch, site_field, jobs, quiet) as templates:
-        detector.templates = templates
+    with _batch_templates(source, templates_path, batch, site_field, jobs, quiet) as counted:
+        detector.templates, spool = counted
         progress = _Progress(quiet)
         stats = run(
-            detector, source, sink, mode=mode, jobs=jobs, progress=progress, site_field=site_field
+            detector,
+            source,
+            sink,
+            mode=mode,
+            jobs=jobs,
+            progress=progress,
+            site_field=site_field,
+            spool=spool,
         )
         progress.done()
     if stats.skipped:
@@ -323,37 +330,47 @@ def _batch_templates(
     site_field: str | None,
     jobs: int,
     quiet: bool,
-) -> Iterator[Any]:
-    """The template counts to label with: a saved table, a first pass over the input(s), or
-    none.
+) -> Iterator[tuple[Any, Any]]:
+    """The template counts to label with (a saved table, a first pass over the input(s), or
+    none) and, for a first pass over one input, the :class:`~detector.batch.Spool` of its
+    segments and shape keys.
 
     With several workers a counted table is saved to a temporary file first, so that it
     travels to them as a path (each loads it once) instead of with every chunk.
     """
-    from detector.batch import count_input
+    from detector.batch import Spool, count_input
     from detector.templates import MIN_BATCH, TemplateTable, load_templates
 
     if templates_path is not None:
-        yield load_templates(templates_path)
+        yield load_templates(templates_path), None
         return
     sources = source if isinstance(source, list) else [source]
     # A text or HTML file is one article: fewer than MIN_BATCH of them never make a batch,
     # so reading them twice would change nothing.
     single = all(s.kind in ("text", "html") for s in sources) and len(sources) < MIN_BATCH
     if not batch or single or any(s.kind == "stdin" for s in sources):
-        yield None
+        yield None, None
         return
-    progress = _Progress(quiet, "articles counted")
-    table = TemplateTable()
-    for one in sources:
-        count_input(one, site_field=site_field, table=table, progress=progress)
-    progress.done()
-    if jobs == 1:
-        yield table
-        return
-    with tempfile.TemporaryDirectory(prefix="detector-templates-") as folder:
-        table.save(os.path.join(folder, "templates.npz"))
-        yield table
+    with contextlib.ExitStack() as stack:
+        spool = None if isinstance(source, list) else stack.enter_context(Spool.temporary())
+        progress = _Progress(quiet, "articles counted")
+        table = TemplateTable()
+        for one in sources:
+            count_input(
+                one,
+                site_field=site_field,
+                table=table,
+                progress=progress,
+                spool=spool,
+                jobs=jobs,
+            )
+        progress.done()
+        if jobs > 1:
+            folder = stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="detector-templates-")
+            )
+            table.save(os.path.join(folder, "templates.npz"))
+        yield table, spool
 
 
 def _run_dask(
@@ -721,8 +738,8 @@ def report(
         for p in inputs
     ]
     detector = _load_detector(model_path, threshold, trust_model)
-    with _batch_templates(sources, templates_path, batch, site_field, 1, quiet) as templates:
-        detector.templates = templates
+    with _batch_templates(sources, templates_path, batch, site_field, 1, quiet) as counted:
+        detector.templates, _ = counted
         progress = _Progress(quiet)
         data = write_report(
             sources,

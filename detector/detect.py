@@ -29,7 +29,7 @@ from detector.model import (
     load_model,
 )
 from detector.strip import kept_ranges, map_back, mark_spans, strip_spans
-from detector.templates import ONE_SITE, TemplateTable
+from detector.templates import ONE_SITE, Prepared, TemplateTable, prepare
 
 __all__ = ["DEFAULT_THRESHOLD", "DEFAULT_KEEP", "Detector", "LabeledSpan"]
 
@@ -180,12 +180,17 @@ class Detector:
         return tuple(c for c in self.model.labels if c != EDITORIAL and c not in self.keep)
 
     def label_many(
-        self, texts: Sequence[str], *, sites: Sequence[str] | None = None
+        self,
+        texts: Sequence[str],
+        *,
+        sites: Sequence[str] | None = None,
+        prepared: Prepared | None = None,
     ) -> list[list[LabeledSpan]]:
         """Label every segment of each text, batched over all texts.
 
         ``sites`` names each text's site for the template counts (one site for all when
-        omitted); it matters only with :attr:`templates`.
+        omitted); it matters only with :attr:`templates`. ``prepared`` holds the texts'
+        segments and shape keys when a counting pass made them already.
 
         Removing a block changes the context of what is left, so after the first pass the
         cleaned text is labeled again until nothing more goes (at most MAX_STRIP_PASSES
@@ -195,16 +200,20 @@ class Detector:
         """
         if sites is None:
             sites = [ONE_SITE] * len(texts)
-        labeled = self._label_once(texts, sites)
+        labeled = self._label_once(texts, sites, prepared)
         removed = [[(s.start, s.end) for s in self._to_remove(spans)] for spans in labeled]
         pending = [i for i, r in enumerate(removed) if r]
+        known = None if prepared is None else prepared.known(sites, pending)
         for _ in range(MAX_STRIP_PASSES - 1):
             if not pending:
                 break
             kept = {i: kept_ranges(texts[i], removed[i]) for i in pending}
+            cleaned = ["".join(texts[i][a:b] for a, b in kept[i]) for i in pending]
+            cleaned_sites = [sites[i] for i in pending]
             again = self._label_once(
-                ["".join(texts[i][a:b] for a, b in kept[i]) for i in pending],
-                [sites[i] for i in pending],
+                cleaned,
+                cleaned_sites,
+                None if known is None else prepare(cleaned, cleaned_sites, known),
             )
             still = []
             for i, spans in zip(pending, again):
@@ -223,10 +232,16 @@ class Detector:
             pending = still
         return labeled
 
-    def _label_once(self, texts: Sequence[str], sites: Sequence[str]) -> list[list[LabeledSpan]]:
+    def _label_once(
+        self, texts: Sequence[str], sites: Sequence[str], prepared: Prepared | None = None
+    ) -> list[list[LabeledSpan]]:
         """One batched prediction: every segment with its label and advert score."""
         table, segments = segment_table(
-            ((str(i), t) for i, t in enumerate(texts)), templates=self.templates, sites=sites
+            ((str(i), t) for i, t in enumerate(texts)),
+            templates=self.templates,
+            sites=sites,
+            segments=None if prepared is None else prepared.segments,
+            keys=None if prepared is None else prepared.keys,
         )
         if len(table) == 0:
             return [[] for _ in texts]
@@ -253,21 +268,33 @@ class Detector:
         """Every segment of ``text`` with its label and advert score."""
         return self.label_many([text])[0]
 
-    def strip_many(self, texts: Sequence[str], *, sites: Sequence[str] | None = None) -> list[str]:
+    def strip_many(
+        self,
+        texts: Sequence[str],
+        *,
+        sites: Sequence[str] | None = None,
+        prepared: Prepared | None = None,
+    ) -> list[str]:
         """Strip each text: its removable segments go, editorial characters stay in order."""
         return [
             strip_spans(t, self._to_remove(spans))
-            for t, spans in zip(texts, self.label_many(texts, sites=sites))
+            for t, spans in zip(texts, self.label_many(texts, sites=sites, prepared=prepared))
         ]
 
     def strip(self, text: str) -> str:
         """``text`` without its advert segments; editorial characters kept in order."""
         return self.strip_many([text])[0]
 
-    def mark_many(self, texts: Sequence[str], *, sites: Sequence[str] | None = None) -> list[str]:
+    def mark_many(
+        self,
+        texts: Sequence[str],
+        *,
+        sites: Sequence[str] | None = None,
+        prepared: Prepared | None = None,
+    ) -> list[str]:
         return [
             mark_spans(t, _blocks(t, self._to_remove(spans)))
-            for t, spans in zip(texts, self.label_many(texts, sites=sites))
+            for t, spans in zip(texts, self.label_many(texts, sites=sites, prepared=prepared))
         ]
 
     def mark(self, text: str) -> str:

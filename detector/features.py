@@ -93,18 +93,23 @@ def segment_table(
     *,
     templates: TemplateTable | None = None,
     sites: Sequence[str] | None = None,
+    segments: Sequence[list[Segment]] | None = None,
+    keys: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, list[list[Segment]]]:
     """One row per segment of each ``(doc_id, text)`` article, with its place in the article.
 
     With ``templates`` (counts over the batch, :mod:`detector.templates`) and the ``sites`` of
     the articles, the :data:`TEMPLATE_COLUMNS` say how often each segment's shape recurs on its
-    site; without, they are zeros. Returns the table and the segments of each article.
+    site; without, they are zeros. ``segments`` (each article's :func:`segment`) and ``keys``
+    (the :func:`~detector.templates.text_keys` of all segments, in order) skip that work when a
+    counting pass has done it already. Returns the table and the segments of each article.
     """
     rows: dict[str, Any] = {k: [] for k in ["doc", "idx", "text"]}
     position: dict[str, list[np.ndarray]] = {k: [] for k in POSITION_COLUMNS}
     all_segments = []
+    given = iter(segments) if segments is not None else None
     for doc_id, text in articles:
-        segs = segment(text)
+        segs = segment(text) if given is None else next(given)
         all_segments.append(segs)
         n = len(segs)
         if not n:
@@ -113,8 +118,8 @@ def segment_table(
         line = np.fromiter((s.line for s in segs), dtype=np.int64, count=n)
         i = np.arange(n)
         n_lines = segs[-1].line + 1
-        keys = _repeat_keys(texts)
-        shapes = Counter(keys)
+        repeats = _repeat_keys(texts)
+        shapes = Counter(repeats)
         new_line = np.diff(line, prepend=-1) != 0
         rows["doc"] += [doc_id] * n
         rows["idx"].append(i)
@@ -127,7 +132,7 @@ def segment_table(
         position["line_end"].append(np.append(new_line[1:], True).astype(np.float64))
         position["line_rel"].append(line / max(n_lines - 1, 1))
         position["lines_from_end"].append(np.minimum(n_lines - 1 - line, 10) / 10)
-        counts = np.fromiter(map(shapes.__getitem__, keys), dtype=np.int64, count=n)
+        counts = np.fromiter(map(shapes.__getitem__, repeats), dtype=np.int64, count=n)
         position["repeats"].append(np.minimum(counts - 1, 3) / 3)
     if rows["idx"]:
         rows["idx"] = np.concatenate(rows["idx"])
@@ -144,6 +149,7 @@ def segment_table(
         rows["text"],
         site_per_row,
         table["rel_pos"].to_numpy(dtype=np.float64),
+        keys,
     )
     for j, name in enumerate(TEMPLATE_COLUMNS):
         table[name] = columns[:, j]

@@ -10,18 +10,19 @@ Pure Python: nothing here knows about features or models.
 
 from __future__ import annotations
 
-import functools
 import re
 from bisect import bisect_right
+from collections import OrderedDict
 from dataclasses import dataclass
 
-__all__ = ["Segment", "segment", "MAX_SEGMENT_CHARS"]
+__all__ = ["Segment", "segment", "remember_lines", "MAX_SEGMENT_CHARS"]
 
 #: A segment longer than this is cut at a space, so one huge run-on line stays cheap to featurize.
 MAX_SEGMENT_CHARS = 3000
 
-#: Lines whose cut points are remembered (see _pieces).
-LINE_CACHE = 20_000
+#: Lines whose pieces are remembered (see _pieces): about a chunk's worth of articles.
+LINE_CACHE = 2**15
+_LINES: OrderedDict[str, tuple[tuple[int, int], ...]] = OrderedDict()
 
 #: Tokens that end with a period without ending a sentence (compared lower-cased, no period).
 ABBREVIATIONS = frozenset(
@@ -58,7 +59,7 @@ _MIN_BRACKET_WORDS = 4
 _MAX_BRACKET_CHARS = 600
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Segment:
     """A piece of text: ``text == article[start:end]``; ``line`` counts non-empty lines."""
 
@@ -79,20 +80,49 @@ def segment(text: str) -> list[Segment]:
     pos = 0
     for line in text.splitlines(keepends=True):
         if not line.isspace():
-            for a, b in _pieces(line):
+            pieces = _LINES.get(line)
+            if pieces is None:
+                pieces = _remember(line, _pieces(line))
+            for a, b in pieces:
                 segments.append(Segment(pos + a, pos + b, text[pos + a : pos + b], line_no))
             line_no += 1
         pos += len(line)
     return segments
 
 
-@functools.lru_cache(maxsize=LINE_CACHE)
-def _pieces(line: str) -> tuple[tuple[int, int], ...]:
-    """The stripped (start, end) pieces of one line between its cut points.
+def remember_lines(text: str, segments: list[Segment]) -> None:
+    """Remember the pieces of ``text``'s lines as ``segments`` (its :func:`segment`, made
+    elsewhere) has them, so that segmenting a text with the same lines costs no cutting.
 
-    Remembered per line: a relabel pass segments the cleaned text again, whose lines are mostly
-    the original ones, and sites repeat their boilerplate lines across articles.
+    Lines are remembered, first in first out, up to :data:`LINE_CACHE` of them: a relabel
+    pass segments the cleaned text again, whose lines are mostly the original ones, and sites
+    repeat their boilerplate lines across articles.
     """
+    row = 0
+    pos = 0
+    line_no = 0
+    for line in text.splitlines(keepends=True):
+        if not line.isspace():
+            pieces = []
+            while row < len(segments) and segments[row].line == line_no:
+                pieces.append((segments[row].start - pos, segments[row].end - pos))
+                row += 1
+            _remember(line, tuple(pieces))
+            line_no += 1
+        pos += len(line)
+
+
+def _remember(
+    line: str, pieces: tuple[tuple[int, int], ...]
+) -> tuple[tuple[int, int], ...]:
+    if len(_LINES) >= LINE_CACHE:
+        _LINES.popitem(last=False)
+    _LINES[line] = pieces
+    return pieces
+
+
+def _pieces(line: str) -> tuple[tuple[int, int], ...]:
+    """The stripped (start, end) pieces of one line between its cut points."""
     cuts = sorted(_cut_points(line))
     pieces = []
     prev = 0

@@ -21,7 +21,7 @@ import json
 import os
 import re
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,18 +31,24 @@ import numpy as np
 
 from detector.errors import DetectorError
 from detector.io import file_stamp
+from detector.segment import Segment
 
 __all__ = [
     "MIN_BATCH",
+    "Prepared",
+    "Shaped",
     "TEMPLATE_COLUMNS",
     "TemplateError",
     "TemplateTable",
     "count_templates",
     "exact_shape",
     "load_templates",
+    "prepare",
     "shape",
+    "shape_articles",
     "site_of",
     "template_columns",
+    "text_keys",
 ]
 
 #: Feature columns added to a segment table (zeros when there is no batch).
@@ -64,7 +70,7 @@ _MASKS = [
     ("⟨url⟩", r"https?://\S+|www\.\S+|\b[\w.-]+\.(?:com|de|net|org|in|co\.uk|io|at|ch)\b\S*"),
     (
         "⟨date⟩",
-        rf"(?i:\b\d{{1,2}}\.\s?(?:{_MONTHS})\.?(?:\s\d{{4}})?|\b(?:{_MONTHS})\.?\s\d{{1,2}}"
+        rf"(?=[\dJFMASONDjfmasond])(?i:\b\d{{1,2}}\.\s?(?:{_MONTHS})\.?(?:\s\d{{4}})?|\b(?:{_MONTHS})\.?\s\d{{1,2}}"
         rf"(?:,?\s\d{{4}})?|\b\d{{1,2}}\.\d{{1,2}}\.(?:\d{{2,4}})?|\b\d{{4}}-\d{{2}}-\d{{2}}\b|"
         rf"\b\d{{1,2}}\s(?:{_MONTHS})\b)",
     ),
@@ -72,9 +78,14 @@ _MASKS = [
     ("⟨num⟩", r"(?:[$€£¥₹]\s?)?\d(?:[\d.,']*\d)?(?:\s?(?:%|[$€£¥₹]))?"),
     ("⟨name⟩", r"\b[A-ZÀ-ÖØ-Þ][\w'’&.-]*|\b\w*[A-Z]\w*[A-Z]\w*"),
 ]
-_MASK = re.compile("|".join(f"(?P<m{i}>{pattern})" for i, (_, pattern) in enumerate(_MASKS)))
+# Every mask starts at a word boundary or with one of these characters; the look-ahead lets the
+# engine skip the other positions without trying each mask there (a third faster, same output).
+_MASK = re.compile(
+    r"(?=[\d($€£¥₹hw]|\b)(?:"
+    + "|".join(f"(?P<m{i}>{pattern})" for i, (_, pattern) in enumerate(_MASKS))
+    + ")"
+)
 _RUNS = re.compile(r"⟨name⟩(?:[\s&,'’.-]*(?:⟨name⟩|⟨ticker⟩))+")
-_SPACE = re.compile(r"\s+")
 _DIGITS = re.compile(r"\d+")
 _LITERAL = re.compile(r"(?<![⟨\w])[^\W\d_]{2,}(?![\w⟩])")
 
@@ -91,7 +102,7 @@ SHAPE_CACHE = 2**16
 @functools.lru_cache(maxsize=SHAPE_CACHE)
 def exact_shape(text: str) -> str:
     """``text`` lower-cased, with digits as 0 and runs of whitespace as one space."""
-    return _SPACE.sub(" ", _DIGITS.sub("0", text.lower())).strip()
+    return " ".join(_DIGITS.sub("0", text.lower()).split())
 
 
 @functools.lru_cache(maxsize=SHAPE_CACHE)
@@ -101,16 +112,19 @@ def shape(text: str) -> str:
     A shape with fewer than two literal words left ("⟨name⟩ ⟨name⟩") would match every short
     heading, so such texts fall back to :func:`exact_shape`.
     """
-    masked = _MASK.sub(_mask_one, text)
-    masked = _RUNS.sub("⟨name⟩", masked)
-    masked = _SPACE.sub(" ", masked).strip()
-    if len(_LITERAL.findall(masked)) < 2:
+    masked = " ".join(_RUNS.sub("⟨name⟩", _MASK.sub(_mask_one, text)).split())
+    literals = _LITERAL.finditer(masked)
+    if next(literals, None) is None or next(literals, None) is None:
         return exact_shape(text)
     return masked
 
 
+#: Each mask's name by its group number in _MASK (its patterns capture no groups of their own).
+_MASK_NAMES = ("", *(name for name, _ in _MASKS))
+
+
 def _mask_one(match: re.Match[str]) -> str:
-    return _MASKS[int(match.lastgroup[1:])][0]  # type: ignore[index]
+    return _MASK_NAMES[match.lastindex]  # type: ignore[index]
 
 
 def site_of(value: object) -> str:
@@ -135,6 +149,71 @@ def _key(site: str, text_shape: str) -> tuple[int, ...]:
     return struct.unpack("<4I", digest)
 
 
+def text_keys(sites: Sequence[str], texts: Sequence[str]) -> np.ndarray:
+    """The bucket seeds of each segment text: its shape's (columns 0-3) and its exact shape's
+    (columns 4-7), as ``uint32``. What a table counts and looks up; the counting pass can keep
+    them (:class:`detector.batch.Spool`) so that the labeling pass need not shape again."""
+    return _text_keys(sites, texts, [shape(t) for t in texts])
+
+
+def _text_keys(sites: Sequence[str], texts: Sequence[str], shapes: Sequence[str]) -> np.ndarray:
+    rows = [
+        _key(site, s) + _key(site, exact_shape(t)) for site, t, s in zip(sites, texts, shapes)
+    ]
+    return np.array(rows, dtype=np.uint32).reshape(-1, 8)
+
+
+@dataclass
+class Prepared:
+    """What a counting pass already knows of some articles: each one's segments, and the
+    :func:`text_keys` of all their segments in order. Handed to
+    :meth:`detector.Detector.label_many` so that the labeling pass neither segments nor
+    shapes those articles again."""
+
+    segments: list[list[Segment]]
+    keys: np.ndarray
+
+    def known(
+        self, sites: Sequence[str], which: Sequence[int]
+    ) -> dict[tuple[str, str], np.ndarray]:
+        """The keys of each (site, segment text) of articles ``which``, for :func:`prepare`."""
+        starts = np.cumsum([0, *map(len, self.segments)])
+        out: dict[tuple[str, str], np.ndarray] = {}
+        for i in which:
+            for row, s in enumerate(self.segments[i], start=int(starts[i])):
+                out.setdefault((sites[i], s.text), self.keys[row])
+        return out
+
+
+def prepare(
+    texts: Sequence[str], sites: Sequence[str], known: dict[tuple[str, str], np.ndarray]
+) -> Prepared:
+    """Segment ``texts`` and key their segments, taking the keys of ``known`` segment texts
+    (a relabel pass meets mostly the segments of the first)."""
+    from detector.segment import segment
+
+    segments = [segment(t) for t in texts]
+    rows: list[np.ndarray | None] = []
+    missing: list[int] = []
+    for site, segs in zip(sites, segments):
+        for s in segs:
+            row = known.get((site, s.text))
+            if row is None:
+                missing.append(len(rows))
+            rows.append(row)
+    keys = np.zeros((len(rows), 8), dtype=np.uint32)
+    if len(rows) > len(missing):
+        have = [i for i, r in enumerate(rows) if r is not None]
+        keys[have] = np.stack([rows[i] for i in have])  # type: ignore[misc]
+    if missing:
+        site_of_row = [site for site, segs in zip(sites, segments) for _ in segs]
+        texts_of_row = [s.text for segs in segments for s in segs]
+        keys[missing] = text_keys(
+            [site_of_row[i] for i in missing], [texts_of_row[i] for i in missing]
+        )
+    return Prepared(segments, keys)
+
+
 class _Sketch:
     """A count-min sketch (depth 4) with conservative update: never undercounts."""
 
@@ -146,12 +225,14 @@ class _Sketch:
         return (keys % np.uint64(self.width)).astype(np.int64)
 
     def add(self, keys: np.ndarray) -> np.ndarray:
-        cells = self._cells(keys)
-        rows = np.arange(4)
-        current = self.table[rows, cells].min(axis=1) + 1
-        for d in range(4):
-            np.maximum.at(self.table[d], cells[:, d], current.astype(np.uint32))
-        return current
+        """Add one to the count of each row of ``keys`` (rows may repeat: a repeated key is
+        counted as often as it occurs); returns each row's count after the update."""
+        unique, inverse, times = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+        cells = self._cells(unique)
+        current = self.table[np.arange(4), cells].min(axis=1) + times.astype(np.uint32)
+        flat = (cells + np.arange(4) * self.width).ravel()
+        np.maximum.at(self.table.reshape(-1), flat, np.repeat(current, 4))
+        return current[inverse.reshape(-1)]
 
     def get(self, keys: np.ndarray) -> np.ndarray:
         if len(keys) == 0:
@@ -161,13 +242,74 @@ class _Sketch:
 
 @dataclass
 class _Top:
-    """The most frequent shapes of one site (space-saving: bounded, approximate)."""
+    """The most frequent shapes of one site (space-saving: bounded, approximate), by their
+    bucket key (the first four :func:`text_keys` columns)."""
 
-    counts: dict[str, int]
-    examples: dict[str, str]
+    counts: dict[tuple[int, ...], int]
+    shapes: dict[tuple[int, ...], str]
+    examples: dict[tuple[int, ...], str]
     #: Never above the smallest count kept once full: a shape counted no higher is skipped
     #: without scanning the list.
     floor: int = 0
+
+
+@dataclass
+class Shaped:
+    """Articles ready to be counted (:func:`shape_articles`); made in any process, counted by
+    :meth:`TemplateTable.update` in the one that holds the table."""
+
+    #: Each article's site.
+    sites: list[str]
+    #: The :func:`text_keys` of all segments, article after article.
+    keys: np.ndarray
+    #: Segments per article.
+    sizes: np.ndarray
+    #: The rows of the first segment of each distinct shape of an article, and its position.
+    shape_rows: np.ndarray
+    where: np.ndarray
+    #: The rows of the first segment of each distinct exact shape of an article.
+    exact_rows: np.ndarray
+
+
+def shape_articles(
+    sites: Sequence[str],
+    articles: Sequence[Sequence[str]],
+    positions: Sequence[Sequence[float]] | None = None,
+) -> Shaped:
+    """Shape and key the segment texts of each article (of its site) for counting.
+
+    ``positions`` gives each segment's relative position in its article (by default its
+    index over the article's segments).
+    """
+    all_keys = []
+    shape_rows: list[int] = []
+    exact_rows: list[int] = []
+    where: list[float] = []
+    row = 0
+    for a, (site, texts) in enumerate(zip(sites, articles)):
+        shapes = [shape(t) for t in texts]
+        keys = _text_keys([site] * len(texts), texts, shapes)
+        all_keys.append(keys)
+        n = len(texts)
+        first: dict[str, int] = {}
+        for i, sh in enumerate(shapes):
+            first.setdefault(sh, i)
+        pos = positions[a] if positions is not None else None
+        shape_rows += [row + i for i in first.values()]
+        where += [pos[i] if pos is not None else i / max(n - 1, 1) for i in first.values()]
+        exact: dict[tuple[int, ...], int] = {}
+        for i, k in enumerate(map(tuple, keys[:, 4:].tolist())):
+            exact.setdefault(k, i)
+        exact_rows += [row + i for i in exact.values()]
+        row += n
+    return Shaped(
+        list(sites),
+        np.concatenate(all_keys) if all_keys else np.zeros((0, 8), dtype=np.uint32),
+        np.array([len(t) for t in articles], dtype=np.int64),
+        np.array(shape_rows, dtype=np.int64),
+        np.array(where, dtype=np.float32),
+        np.array(exact_rows, dtype=np.int64),
+    )
 
 
 class TemplateTable:
@@ -184,10 +326,10 @@ class TemplateTable:
     --------
     >>> table = TemplateTable(width=1024)
     >>> for n in range(6):
-    ...     table.add("site.example", [f"Story {n} about rain.", "Get our free newsletter now!"])
-    >>> table.count("site.example", "Get our free newsletter today!")
+    ...     _ = table.add("site.example", [f"Story {n} about rain.", "Get our newsletter now!"])
+    >>> table.count("site.example", "Get our newsletter today!")
     0
-    >>> table.count("site.example", "Get our free newsletter now!")
+    >>> table.count("site.example", "Get our newsletter now!")
     6
     """
 
@@ -215,50 +357,78 @@ class TemplateTable:
 
     def add(
         self, site: str, texts: Sequence[str], positions: Sequence[float] | None = None
-    ) -> None:
+    ) -> np.ndarray:
         """Count one article (or one group of variants of an article) of ``site``.
 
-        Each shape counts once per call, however often it occurs in ``texts``.
+        Each shape counts once per call, however often it occurs in ``texts``. Returns the
+        :func:`text_keys` of ``texts``.
         """
-        self.sites[site] = self.sites.get(site, 0) + 1
-        if positions is None:
-            positions = [i / max(len(texts) - 1, 1) for i in range(len(texts))]
-        first: dict[str, tuple[str, float]] = {}
-        exact: set[str] = set()
-        for text, pos in zip(texts, positions):
-            first.setdefault(shape(text), (text, pos))
-            exact.add(exact_shape(text))
-        if not first:
+        return self.add_many([site], [texts], None if positions is None else [positions])[0]
+
+    def add_many(
+        self,
+        sites: Sequence[str],
+        articles: Sequence[Sequence[str]],
+        positions: Sequence[Sequence[float]] | None = None,
+    ) -> list[np.ndarray]:
+        """:meth:`add` each article (its segment texts) of its site, with one update of the
+        sketches for all of them. Returns the :func:`text_keys` of each article's texts."""
+        shaped = shape_articles(sites, articles, positions)
+        texts = [t for article in articles for t in article]
+        self.update(shaped, texts.__getitem__)
+        return np.split(shaped.keys, np.cumsum(shaped.sizes)[:-1])
+
+    def update(self, shaped: Shaped, text_of: Callable[[int], str]) -> None:
+        """Count :func:`shape_articles`' work; ``text_of(row)`` is the text of segment
+        ``row`` (asked only for shapes that enter a site's list of examples)."""
+        for site in shaped.sites:
+            self.sites[site] = self.sites.get(site, 0) + 1
+        if not len(shaped.shape_rows):
             return
-        shapes = list(first)
-        keys = _keys(site, shapes)
-        counts = self._shapes.add(keys)
-        self._exact.add(_keys(site, exact))
-        cells = self._shapes._cells(keys)
-        where = np.array([first[s][1] for s in shapes], dtype=np.float32)
-        for d in range(4):
-            np.add.at(self._pos_count[d], cells[:, d], 1)
-            np.add.at(self._pos_sum[d], cells[:, d], where)
-        self._remember(site, shapes, counts, [first[s][0] for s in shapes])
+        shape_keys = shaped.keys[shaped.shape_rows, :4].astype(np.uint64)
+        counts = self._shapes.add(shape_keys)
+        self._exact.add(shaped.keys[shaped.exact_rows, 4:].astype(np.uint64))
+        flat = (self._shapes._cells(shape_keys) + np.arange(4) * self.width).ravel()
+        np.add.at(self._pos_count.reshape(-1), flat, 1)
+        np.add.at(self._pos_sum.reshape(-1), flat, np.repeat(shaped.where, 4))
+        article_of = np.repeat(np.arange(len(shaped.sites)), shaped.sizes)[shaped.shape_rows]
+        by_site: dict[str, list[int]] = {}
+        for j, a in enumerate(article_of.tolist()):
+            by_site.setdefault(shaped.sites[a], []).append(j)
+        keys = shape_keys.tolist()
+        rows = shaped.shape_rows.tolist()
+        for site, js in by_site.items():
+            self._remember(
+                site, [tuple(keys[j]) for j in js], counts[js], [rows[j] for j in js], text_of
+            )
 
     def _remember(
-        self, site: str, shapes: list[str], counts: np.ndarray, examples: list[str]
+        self,
+        site: str,
+        keys: list[tuple[int, ...]],
+        counts: np.ndarray,
+        rows: list[int],
+        text_of: Callable[[int], str],
     ) -> None:
-        top = self._top.setdefault(site, _Top({}, {}))
-        for s, c, example in zip(shapes, counts.tolist(), examples):
-            if s in top.counts or len(top.counts) < TOP_PER_SITE:
-                top.counts[s] = int(c)
-                top.examples.setdefault(s, example)
+        top = self._top.setdefault(site, _Top({}, {}, {}))
+        for key, c, row in zip(keys, counts.tolist(), rows):
+            if key in top.counts:
+                top.counts[key] = c
                 continue
-            if c <= top.floor:
-                continue
-            weakest = min(top.counts, key=top.counts.__getitem__)
-            top.floor = top.counts[weakest]
-            if c > top.floor:
-                del top.counts[weakest]
-                top.examples.pop(weakest, None)
-                top.counts[s] = int(c)
-                top.examples[s] = example
+            if len(top.counts) >= TOP_PER_SITE:
+                if c <= top.floor:
+                    continue
+                weakest = min(top.counts, key=top.counts.__getitem__)
+                top.floor = top.counts[weakest]
+                if c <= top.floor:
+                    continue
+                for kept in (top.counts, top.shapes, top.examples):
+                    del kept[weakest]
+            example = text_of(row)
+            top.counts[key] = c
+            top.shapes[key] = shape(example)
+            top.examples[key] = example
+            if len(top.counts) >= TOP_PER_SITE:
                 top.floor = min(top.counts.values())
 
     def count(self, site: str, text: str) -> int:
@@ -267,19 +437,24 @@ class TemplateTable:
 
     def lookup(self, site: str, texts: Sequence[str]) -> tuple[np.ndarray, ...]:
         """Per text: shape count, exact count and the shape's mean relative position."""
-        if not texts:
+        return self.lookup_keys(text_keys([site] * len(texts), texts))
+
+    def lookup_keys(self, keys: np.ndarray) -> tuple[np.ndarray, ...]:
+        """:meth:`lookup` by the :func:`text_keys` of the texts."""
+        n = len(keys)
+        if not n:
             empty = np.zeros(0)
             return empty, empty, empty
-        keys = _keys(site, [shape(t) for t in texts])
-        shapes = self._shapes.get(keys)
-        exact = self._exact.get(_keys(site, [exact_shape(t) for t in texts]))
-        cells = self._shapes._cells(keys)
+        shape_keys = keys[:, :4].astype(np.uint64)
+        shapes = self._shapes.get(shape_keys)
+        exact = self._exact.get(keys[:, 4:].astype(np.uint64))
+        cells = self._shapes._cells(shape_keys)
         rows = np.arange(4)
         counts = self._pos_count[rows, cells]
         best = counts.argmin(axis=1)
-        picked = counts[np.arange(len(texts)), best].astype(np.float64)
-        sums = self._pos_sum[rows, cells][np.arange(len(texts)), best].astype(np.float64)
-        mean_pos = np.divide(sums, picked, out=np.full(len(texts), 0.5), where=picked > 0)
+        picked = counts[np.arange(n), best].astype(np.float64)
+        sums = self._pos_sum[rows, cells][np.arange(n), best].astype(np.float64)
+        mean_pos = np.divide(sums, picked, out=np.full(n, 0.5), where=picked > 0)
         return shapes.astype(np.float64), exact.astype(np.float64), mean_pos
 
     def top(self, site: str, n: int = 20) -> list[tuple[str, int, str]]:
@@ -287,8 +462,10 @@ class TemplateTable:
         entry = self._top.get(site)
         if entry is None:
             return []
-        best = heapq.nlargest(n, entry.counts.items(), key=lambda kv: (kv[1], kv[0]))
-        return [(s, c, entry.examples.get(s, "")) for s, c in best]
+        best = heapq.nlargest(
+            n, entry.counts.items(), key=lambda kv: (kv[1], entry.shapes[kv[0]])
+        )
+        return [(entry.shapes[key], c, entry.examples[key]) for key, c in best]
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the table atomically to ``path`` (a ``.npz`` file)."""
@@ -298,7 +475,13 @@ class TemplateTable:
             "shape_version": SHAPE_VERSION,
             "width": self.width,
             "sites": self.sites,
-            "top": {s: [t.counts, t.examples] for s, t in self._top.items()},
+            "top": {
+                site: [
+                    {t.shapes[key]: c for key, c in t.counts.items()},
+                    {t.shapes[key]: example for key, example in t.examples.items()},
+                ]
+                for site, t in self._top.items()
+            },
         }
         with atomic_write(path) as tmp, open(tmp, "wb") as fh:
             np.savez_compressed(
@@ -347,16 +530,31 @@ def load_templates(path: str | os.PathLike[str]) -> TemplateTable:
     table._pos_count = arrays["pos_count"].astype(np.uint32)
     table._pos_sum = arrays["pos_sum"].astype(np.float32)
     table.sites = {str(k): int(v) for k, v in meta["sites"].items()}
-    table._top = {s: _Top(dict(c), dict(e)) for s, (c, e) in meta["top"].items()}
+    table._top = {site: _top_from(site, c, e) for site, (c, e) in meta["top"].items()}
     table.path = os.fspath(path)
     table._stamp = file_stamp(table.path)
     return table
 
 
+def _top_from(site: str, counts: dict[str, int], examples: dict[str, str]) -> _Top:
+    """A site's example list as :meth:`TemplateTable.save` wrote it (by shape)."""
+    keys = {sh: _key(site, sh) for sh in counts}
+    return _Top(
+        {keys[sh]: int(c) for sh, c in counts.items()},
+        {key: sh for sh, key in keys.items()},
+        {keys[sh]: str(examples.get(sh, "")) for sh in counts},
+    )
+
+
 def template_columns(
-    table: TemplateTable | None, texts: Sequence[str], sites: Sequence[str], rel_pos: np.ndarray
+    table: TemplateTable | None,
+    texts: Sequence[str],
+    sites: Sequence[str],
+    rel_pos: np.ndarray,
+    keys: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The :data:`TEMPLATE_COLUMNS` of each segment, given its text, site and position.
+    """The :data:`TEMPLATE_COLUMNS` of each segment, given its text, site and position (and
+    its :func:`text_keys` when known already).
 
     All zeros for a segment whose site has fewer than :data:`MIN_BATCH` articles in ``table``
     (or when there is no table): a single article is labeled as without a batch.
@@ -371,7 +569,11 @@ def template_columns(
         n_site = table.sites.get(site, 0)
         if n_site < MIN_BATCH:
             continue
-        shapes, exact, mean_pos = table.lookup(site, [texts[i] for i in rows])
+        if keys is None:
+            site_keys = text_keys([site] * len(rows), [texts[i] for i in rows])
+        else:
+            site_keys = keys[rows]
+        shapes, exact, mean_pos = table.lookup_keys(site_keys)
         recurs = shapes >= 2
         out[rows, 0] = 1.0
         out[rows, 1] = np.minimum(np.log2(np.maximum(shapes, 1)), 3) / 3

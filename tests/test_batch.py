@@ -6,9 +6,13 @@ import json
 import pickle
 from pathlib import Path
 
-from detector.batch import run
+import numpy as np
+
+from detector.batch import Spool, count_input, run
 from detector.detect import Detector
 from detector.io import Input, Output
+from detector.segment import segment
+from detector.templates import count_templates
 
 
 def _write(path: Path, records: list[dict]) -> None:
@@ -41,3 +45,70 @@ def test_loaded_detector_travels_as_its_path(tiny_model_path: Path) -> None:
     again = pickle.loads(payload)
     assert again.threshold == 0.9
     assert again.model is detector.model  # loaded once per process
+
+
+def _tables_equal(a, b) -> bool:
+    return (
+        a.sites == b.sites
+        and np.array_equal(a._shapes.table, b._shapes.table)
+        and np.array_equal(a._exact.table, b._exact.table)
+        and np.array_equal(a._pos_count, b._pos_count)
+        and np.array_equal(a._pos_sum, b._pos_sum)
+        and all(a.top(s, 200) == b.top(s, 200) for s in a.sites)
+    )
+
+
+def _site_records(train_records: list) -> list[dict]:
+    return [{"id": r["id"], "text": r["text"], "source": r["source"]} for r in train_records[:40]]
+
+
+def test_counting_in_workers_gives_the_same_table(tmp_path: Path, train_records: list) -> None:
+    src = tmp_path / "in.jsonl"
+    _write(src, _site_records(train_records))
+    one = count_input(Input(str(src)), chunk_rows=6)
+    two = count_input(Input(str(src)), chunk_rows=6, jobs=2)
+    assert len(one.sites) > 1
+    assert _tables_equal(one, two)
+    # Counting chunk by chunk is counting article by article.
+    plain = count_templates(
+        (r["source"], r["text"]) for r in _site_records(train_records)
+    )
+    assert plain.sites == one.sites
+    assert all(plain.top(s, 200) == one.top(s, 200) for s in one.sites)
+
+
+def test_the_spool_spares_work_and_changes_nothing(tmp_path: Path, tiny_model_path: Path,
+                                                   train_records: list) -> None:
+    src = tmp_path / "in.jsonl"
+    _write(src, _site_records(train_records))
+    detector = Detector.load(tiny_model_path)
+    detector.templates = count_input(Input(str(src)), chunk_rows=6)
+    plain = tmp_path / "plain.jsonl"
+    run(detector, Input(str(src)), Output(str(plain), "jsonl"), mode="label", chunk_rows=6)
+    for jobs in (1, 2):
+        with Spool.temporary() as spool:
+            count_input(Input(str(src)), chunk_rows=6, spool=spool, jobs=jobs)
+            assert len(spool.entries) == 7
+            spooled = tmp_path / f"spooled{jobs}.jsonl"
+            run(detector, Input(str(src)), Output(str(spooled), "jsonl"), mode="label",
+                chunk_rows=6, spool=spool, jobs=jobs)
+        assert spooled.read_text(encoding="utf-8") == plain.read_text(encoding="utf-8")
+
+
+def test_a_spool_entry_refuses_other_texts(tmp_path: Path, train_records: list) -> None:
+    texts = [r["text"] for r in train_records[:3]]
+    src = tmp_path / "in.jsonl"
+    _write(src, [{"id": str(i), "text": t} for i, t in enumerate(texts)])
+    with Spool.temporary() as spool:
+        count_input(Input(str(src)), spool=spool)
+        entry = spool.entry(0)
+        assert entry is not None and spool.entry(1) is None
+        prepared = entry.read(texts)
+        assert prepared is not None
+        assert prepared.segments == [segment(t) for t in texts]
+        assert len(prepared.keys) == sum(map(len, prepared.segments))
+        # Same lengths, other characters (the file changed between the passes): not used.
+        changed = [texts[0].replace("e", "a", 1), *texts[1:]]
+        assert len(changed[0]) == len(texts[0])
+        assert entry.read(changed) is None
+        assert entry.read(texts[:2]) is None

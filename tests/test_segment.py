@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detector.segment import MAX_SEGMENT_CHARS, segment
+from detector.segment import MAX_SEGMENT_CHARS, remember_lines, segment
 
 # Text that looks like scraper output: words, sentence ends, glue, newlines of every kind.
 _PIECES = st.sampled_from(
@@ -162,3 +162,22 @@ def test_case_glue_finds_what_the_lookbehind_first_order_finds(text: str) -> Non
     assert [m.start() for m in _CASE_GLUE.finditer(text)] == [
         m.start() for m in plain.finditer(text)
     ]
+
+
+def _fresh(text: str) -> list:
+    import sys
+
+    sys.modules["detector.segment"]._LINES.clear()
+    return segment(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(scrapy_text, scrapy_text)
+def test_remembered_lines_give_what_cutting_gives(text: str, other: str) -> None:
+    # The counting pass hands its segments over (remember_lines); segmenting a text that
+    # shares lines with them (a relabel pass's cleaned text) must match a fresh segmentation.
+    segs = _fresh(text)
+    expected = _fresh(other + "\n" + text)
+    remember_lines(text, segs)
+    assert segment(text) == segs
+    assert segment(other + "\n" + text) == expected
