@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-ROWS = ("floor", "detector-1", "detector-2", "trafilatura", "justext")
+ROWS = ("floor", "detector-1", "detector-1-nobatch", "detector-2", "trafilatura", "justext")
 POLL_SECONDS = 0.05
 
 
@@ -171,9 +171,9 @@ def model_load_seconds() -> tuple[float, float]:
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
-def detector_command(src: Path, dst: Path, jobs: int) -> list[str]:
+def detector_command(src: Path, dst: Path, jobs: int, batch: bool = True) -> list[str]:
     return [sys.executable, "-m", "detector", "strip", str(src), "-o", str(dst), "--quiet",
-            "--jobs", str(jobs)]
+            "--jobs", str(jobs), *([] if batch else ["--no-batch"])]
 
 
 def worker_command(name: str, src: Path, dst: Path) -> list[str]:
@@ -226,7 +226,8 @@ def main() -> int:
         for row in rows:
             out = work / f"{row}.jsonl"
             if row.startswith("detector"):
-                command = detector_command(src, out, int(row.split("-")[1]))
+                batch = not row.endswith("-nobatch")
+                command = detector_command(src, out, int(row.split("-")[1]), batch)
                 n, mb = articles, size
             elif row == "floor":
                 command, n, mb = worker_command(row, src, out), articles, size
@@ -248,6 +249,7 @@ def main() -> int:
 NAMES = {
     "floor": "plain JSONL read-parse-write",
     "detector-1": "detector strip --jobs 1",
+    "detector-1-nobatch": "  the same with --no-batch",
     "detector-2": "detector strip --jobs 2",
     "trafilatura": "trafilatura.extract",
     "justext": "jusText",
@@ -267,9 +269,14 @@ def print_table(results: dict[str, tuple[float, float, int, float]]) -> None:
         pairs.append(("detector-2", "detector-1"))
     for a, b in pairs:
         print(f"ratio MB/s  {SHORT[a]} / {SHORT[b]}: {speed[a] / speed[b]:.3g}")
+    if "detector-1" in speed and "detector-1-nobatch" in speed:
+        cost = 1 - speed["detector-1"] / speed["detector-1-nobatch"]
+        print(f"throughput cost of the site-template pass (detector -j1 against --no-batch): "
+              f"{cost:.0%}")
 
 
 SHORT = {"floor": "floor", "detector-1": "detector -j1", "detector-2": "detector -j2",
+         "detector-1-nobatch": "detector -j1 --no-batch",
          "trafilatura": "trafilatura", "justext": "jusText"}
 
 

@@ -16,6 +16,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -232,9 +233,9 @@ def _count_chunk(texts: list[str], sites: list[str]) -> tuple[Shaped, np.ndarray
     table counts, and the (start, end, line) of every segment for the spool."""
     segments = [segment(t) for t in texts]
     shaped = shape_articles(sites, [[s.text for s in segs] for segs in segments])
-    bounds = np.array(
-        [(s.start, s.end, s.line) for segs in segments for s in segs], dtype=np.int32
-    ).reshape(-1, 3)
+    n = sum(map(len, segments))
+    flat = chain.from_iterable((s.start, s.end, s.line) for segs in segments for s in segs)
+    bounds = np.fromiter(flat, dtype=np.int32, count=3 * n).reshape(-1, 3)
     return shaped, bounds
 
 

@@ -23,6 +23,7 @@ import re
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -156,11 +157,18 @@ def text_keys(sites: Sequence[str], texts: Sequence[str]) -> np.ndarray:
     return _text_keys(sites, texts, [shape(t) for t in texts])
 
 
-def _text_keys(sites: Sequence[str], texts: Sequence[str], shapes: Sequence[str]) -> np.ndarray:
-    rows = [
-        _key(site, s) + _key(site, exact_shape(t)) for site, t, s in zip(sites, texts, shapes)
-    ]
-    return np.array(rows, dtype=np.uint32).reshape(-1, 8)
+def _text_keys(
+    sites: Sequence[str],
+    texts: Sequence[str],
+    shapes: Sequence[str],
+    exacts: Sequence[str] | None = None,
+) -> np.ndarray:
+    if exacts is None:
+        exacts = [exact_shape(t) for t in texts]
+    rows = chain.from_iterable(
+        _key(site, s) + _key(site, e) for site, s, e in zip(sites, shapes, exacts)
+    )
+    return np.fromiter(rows, dtype=np.uint32, count=8 * len(shapes)).reshape(-1, 8)
 
 
 @dataclass
@@ -227,8 +235,12 @@ class _Sketch:
     def add(self, keys: np.ndarray) -> np.ndarray:
         """Add one to the count of each row of ``keys`` (rows may repeat: a repeated key is
         counted as often as it occurs); returns each row's count after the update."""
-        unique, inverse, times = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
-        cells = self._cells(unique)
+        # Rows are told apart by their first 64 bits (one sort of integers, not of rows).
+        first = keys[:, 0] | (keys[:, 1] << np.uint64(32))
+        _, at, inverse, times = np.unique(
+            first, return_index=True, return_inverse=True, return_counts=True
+        )
+        cells = self._cells(keys[at])
         current = self.table[np.arange(4), cells].min(axis=1) + times.astype(np.uint32)
         flat = (cells + np.arange(4) * self.width).ravel()
         np.maximum.at(self.table.reshape(-1), flat, np.repeat(current, 4))
@@ -288,8 +300,8 @@ def shape_articles(
     row = 0
     for a, (site, texts) in enumerate(zip(sites, articles)):
         shapes = [shape(t) for t in texts]
-        keys = _text_keys([site] * len(texts), texts, shapes)
-        all_keys.append(keys)
+        exacts = [exact_shape(t) for t in texts]
+        all_keys.append(_text_keys([site] * len(texts), texts, shapes, exacts))
         n = len(texts)
         first: dict[str, int] = {}
         for i, sh in enumerate(shapes):
@@ -297,10 +309,10 @@ def shape_articles(
         pos = positions[a] if positions is not None else None
         shape_rows += [row + i for i in first.values()]
         where += [pos[i] if pos is not None else i / max(n - 1, 1) for i in first.values()]
-        exact: dict[tuple[int, ...], int] = {}
-        for i, k in enumerate(map(tuple, keys[:, 4:].tolist())):
-            exact.setdefault(k, i)
-        exact_rows += [row + i for i in exact.values()]
+        first_exact: dict[str, int] = {}
+        for i, e in enumerate(exacts):
+            first_exact.setdefault(e, i)
+        exact_rows += [row + i for i in first_exact.values()]
         row += n
     return Shaped(
         list(sites),
@@ -395,11 +407,17 @@ class TemplateTable:
         by_site: dict[str, list[int]] = {}
         for j, a in enumerate(article_of.tolist()):
             by_site.setdefault(shaped.sites[a], []).append(j)
-        keys = shape_keys.tolist()
-        rows = shaped.shape_rows.tolist()
         for site, js in by_site.items():
+            top = self._top.get(site)
+            if top is not None and len(top.counts) >= TOP_PER_SITE:
+                # A full list changes only for counts above its floor (see _remember).
+                js = [j for j, c in zip(js, counts[js].tolist()) if c > top.floor]
             self._remember(
-                site, [tuple(keys[j]) for j in js], counts[js], [rows[j] for j in js], text_of
+                site,
+                [tuple(k) for k in shape_keys[js].tolist()],
+                counts[js],
+                shaped.shape_rows[js].tolist(),
+                text_of,
             )
 
     def _remember(
