@@ -31,8 +31,7 @@ def _cold() -> None:
     # detector.segment names the function too (detector/__init__.py): take the module.
     segmenter = sys.modules["detector.segment"]
 
-    for cached in (templates.shape, templates.exact_shape, templates._key):
-        cached.cache_clear()
+    templates._shaped.cache_clear()
     segmenter._LINES.clear()
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from detector.detect import Detector
 from detector.errors import InputError
 from detector.io import DEFAULT_CHUNK_ROWS, Chunk, Input, Output, TableWriter
-from detector.segment import Segment, remember_lines, segment
+from detector.segment import Segment, segment
 from detector.templates import (
     ONE_SITE,
     Prepared,
@@ -92,14 +92,19 @@ class SpoolEntry:
             _checksum(t) for t in texts
         ]:
             return None
-        bounds = arrays[1].reshape(-1, 3).tolist()
+        bounds = arrays[1].reshape(-1, 3)
+        starts, ends, lines = (bounds[:, k].tolist() for k in range(3))
         segments = []
         row = 0
         for text, n in zip(texts, articles[:, 2].tolist()):
-            rows = bounds[row : row + n]
-            segments.append([Segment(a, b, text[a:b], line) for a, b, line in rows])
-            # A relabel pass segments the cleaned text, which keeps most of these lines.
-            remember_lines(text, segments[-1])
+            segments.append(
+                [
+                    Segment(a, b, text[a:b], line)
+                    for a, b, line in zip(
+                        starts[row : row + n], ends[row : row + n], lines[row : row + n]
+                    )
+                ]
+            )
             row += n
         return Prepared(segments, arrays[2].reshape(-1, 8))
 

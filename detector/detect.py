@@ -28,8 +28,9 @@ from detector.model import (
     default_model_path,
     load_model,
 )
+from detector.segment import remember_lines
 from detector.strip import kept_ranges, map_back, mark_spans, strip_spans
-from detector.templates import ONE_SITE, Prepared, TemplateTable, prepare
+from detector.templates import ONE_SITE, Prepared, TemplateTable
 
 __all__ = ["DEFAULT_THRESHOLD", "DEFAULT_KEEP", "Detector", "LabeledSpan"]
 
@@ -203,7 +204,11 @@ class Detector:
         labeled = self._label_once(texts, sites, prepared)
         removed = [[(s.start, s.end) for s in self._to_remove(spans)] for spans in labeled]
         pending = [i for i, r in enumerate(removed) if r]
-        known = None if prepared is None else prepared.known(sites, pending)
+        known = None
+        if prepared is not None and pending:
+            known = prepared.known(sites, pending)
+            for i in pending:  # the cleaned texts keep most of these lines
+                remember_lines(texts[i], prepared.segments[i])
         for _ in range(MAX_STRIP_PASSES - 1):
             if not pending:
                 break
@@ -213,7 +218,9 @@ class Detector:
             again = self._label_once(
                 cleaned,
                 cleaned_sites,
-                None if known is None else prepare(cleaned, cleaned_sites, known),
+                None
+                if known is None or prepared is None
+                else prepared.prepare(cleaned, cleaned_sites, known),
             )
             still = []
             for i, spans in zip(pending, again):

@@ -44,7 +44,6 @@ __all__ = [
     "count_templates",
     "exact_shape",
     "load_templates",
-    "prepare",
     "shape",
     "shape_articles",
     "site_of",
@@ -95,29 +94,39 @@ class TemplateError(DetectorError):
     """A template table file that cannot be read or does not fit this detector."""
 
 
-#: Shapes and bucket keys remembered per process: the labeling pass meets the texts the counting
-#: pass shaped, and its relabel passes meet them again.
+#: Segment texts whose shapes and bucket keys are remembered per process (see _shaped).
 SHAPE_CACHE = 2**16
 
 
-@functools.lru_cache(maxsize=SHAPE_CACHE)
 def exact_shape(text: str) -> str:
     """``text`` lower-cased, with digits as 0 and runs of whitespace as one space."""
     return " ".join(_DIGITS.sub("0", text.lower()).split())
 
 
-@functools.lru_cache(maxsize=SHAPE_CACHE)
 def shape(text: str) -> str:
     """``text`` with names, numbers, dates, tickers, prices and URLs masked.
 
     A shape with fewer than two literal words left ("⟨name⟩ ⟨name⟩") would match every short
     heading, so such texts fall back to :func:`exact_shape`.
     """
+    return _masked(text) or exact_shape(text)
+
+
+def _masked(text: str) -> str | None:
     masked = " ".join(_RUNS.sub("⟨name⟩", _MASK.sub(_mask_one, text)).split())
     literals = _LITERAL.finditer(masked)
     if next(literals, None) is None or next(literals, None) is None:
-        return exact_shape(text)
+        return None
     return masked
+
+
+@functools.lru_cache(maxsize=SHAPE_CACHE)
+def _shaped(site: str, text: str) -> tuple[str, str, tuple[int, ...]]:
+    """A segment text's shape, exact shape and :func:`text_keys` row on ``site``: one lookup
+    for a text met before (boilerplate recurs, and the labeling pass meets the texts again)."""
+    exact = exact_shape(text)
+    text_shape = _masked(text) or exact
+    return text_shape, exact, _key(site, text_shape) + _key(site, exact)
 
 
 #: Each mask's name by its group number in _MASK (its patterns capture no groups of their own).
@@ -144,7 +153,6 @@ def _keys(site: str, shapes: Iterable[str]) -> np.ndarray:
     return np.array([_key(site, s) for s in shapes], dtype=np.uint64).reshape(-1, 4)
 
 
-@functools.lru_cache(maxsize=SHAPE_CACHE)
 def _key(site: str, text_shape: str) -> tuple[int, ...]:
     digest = hashlib.blake2b(f"{site}\x00{text_shape}".encode(), digest_size=16).digest()
     return struct.unpack("<4I", digest)
@@ -154,21 +162,8 @@ def text_keys(sites: Sequence[str], texts: Sequence[str]) -> np.ndarray:
     """The bucket seeds of each segment text: its shape's (columns 0-3) and its exact shape's
     (columns 4-7), as ``uint32``. What a table counts and looks up; the counting pass can keep
     them (:class:`detector.batch.Spool`) so that the labeling pass need not shape again."""
-    return _text_keys(sites, texts, [shape(t) for t in texts])
-
-
-def _text_keys(
-    sites: Sequence[str],
-    texts: Sequence[str],
-    shapes: Sequence[str],
-    exacts: Sequence[str] | None = None,
-) -> np.ndarray:
-    if exacts is None:
-        exacts = [exact_shape(t) for t in texts]
-    rows = chain.from_iterable(
-        _key(site, s) + _key(site, e) for site, s, e in zip(sites, shapes, exacts)
-    )
-    return np.fromiter(rows, dtype=np.uint32, count=8 * len(shapes)).reshape(-1, 8)
+    rows = chain.from_iterable(_shaped(site, t)[2] for site, t in zip(sites, texts))
+    return np.fromiter(rows, dtype=np.uint32, count=8 * len(texts)).reshape(-1, 8)
 
 
 @dataclass
@@ -181,45 +176,38 @@ class Prepared:
     segments: list[list[Segment]]
     keys: np.ndarray
 
-    def known(
-        self, sites: Sequence[str], which: Sequence[int]
-    ) -> dict[tuple[str, str], np.ndarray]:
-        """The keys of each (site, segment text) of articles ``which``, for :func:`prepare`."""
-        starts = np.cumsum([0, *map(len, self.segments)])
-        out: dict[tuple[str, str], np.ndarray] = {}
+    def known(self, sites: Sequence[str], which: Sequence[int]) -> dict[tuple[str, str], int]:
+        """The row in :attr:`keys` of each (site, segment text) of articles ``which``, for
+        :meth:`prepare`."""
+        starts = np.cumsum([0, *map(len, self.segments)]).tolist()
+        out: dict[tuple[str, str], int] = {}
         for i in which:
-            for row, s in enumerate(self.segments[i], start=int(starts[i])):
-                out.setdefault((sites[i], s.text), self.keys[row])
+            site = sites[i]
+            for row, s in enumerate(self.segments[i], start=starts[i]):
+                out.setdefault((site, s.text), row)
         return out
 
+    def prepare(
+        self, texts: Sequence[str], sites: Sequence[str], known: dict[tuple[str, str], int]
+    ) -> Prepared:
+        """Segment ``texts`` and key their segments, taking the keys of segment texts that
+        are ``known`` (a relabel pass meets mostly the segments of the first)."""
+        from detector.segment import segment
 
-def prepare(
-    texts: Sequence[str], sites: Sequence[str], known: dict[tuple[str, str], np.ndarray]
-) -> Prepared:
-    """Segment ``texts`` and key their segments, taking the keys of ``known`` segment texts
-    (a relabel pass meets mostly the segments of the first)."""
-    from detector.segment import segment
-
-    segments = [segment(t) for t in texts]
-    rows: list[np.ndarray | None] = []
-    missing: list[int] = []
-    for site, segs in zip(sites, segments):
-        for s in segs:
-            row = known.get((site, s.text))
-            if row is None:
-                missing.append(len(rows))
-            rows.append(row)
-    keys = np.zeros((len(rows), 8), dtype=np.uint32)
-    if len(rows) > len(missing):
-        have = [i for i, r in enumerate(rows) if r is not None]
-        keys[have] = np.stack([rows[i] for i in have])  # type: ignore[misc]
-    if missing:
-        site_of_row = [site for site, segs in zip(sites, segments) for _ in segs]
-        texts_of_row = [s.text for segs in segments for s in segs]
-        keys[missing] = text_keys(
-            [site_of_row[i] for i in missing], [texts_of_row[i] for i in missing]
-        )
-    return Prepared(segments, keys)
+        segments = [segment(t) for t in texts]
+        rows = [
+            known.get((site, s.text), -1) for site, segs in zip(sites, segments) for s in segs
+        ]
+        where = np.array(rows, dtype=np.int64)
+        keys = self.keys[where]
+        missing = np.flatnonzero(where < 0).tolist()
+        if missing:
+            site_of_row = [site for site, segs in zip(sites, segments) for _ in segs]
+            texts_of_row = [s.text for segs in segments for s in segs]
+            keys[missing] = text_keys(
+                [site_of_row[i] for i in missing], [texts_of_row[i] for i in missing]
+            )
+        return Prepared(segments, keys)
 
 
 class _Sketch:
@@ -232,19 +220,14 @@ class _Sketch:
     def _cells(self, keys: np.ndarray) -> np.ndarray:
         return (keys % np.uint64(self.width)).astype(np.int64)
 
-    def add(self, keys: np.ndarray) -> np.ndarray:
-        """Add one to the count of each row of ``keys`` (rows may repeat: a repeated key is
-        counted as often as it occurs); returns each row's count after the update."""
-        # Rows are told apart by their first 64 bits (one sort of integers, not of rows).
-        first = keys[:, 0] | (keys[:, 1] << np.uint64(32))
-        _, at, inverse, times = np.unique(
-            first, return_index=True, return_inverse=True, return_counts=True
-        )
-        cells = self._cells(keys[at])
+    def add(self, keys: np.ndarray, times: np.ndarray) -> np.ndarray:
+        """Add ``times`` to the count of each row of ``keys`` (distinct rows); returns each
+        row's count after the update."""
+        cells = self._cells(keys)
         current = self.table[np.arange(4), cells].min(axis=1) + times.astype(np.uint32)
         flat = (cells + np.arange(4) * self.width).ravel()
         np.maximum.at(self.table.reshape(-1), flat, np.repeat(current, 4))
-        return current[inverse.reshape(-1)]
+        return current
 
     def get(self, keys: np.ndarray) -> np.ndarray:
         if len(keys) == 0:
@@ -267,8 +250,9 @@ class _Top:
 
 @dataclass
 class Shaped:
-    """Articles ready to be counted (:func:`shape_articles`); made in any process, counted by
-    :meth:`TemplateTable.update` in the one that holds the table."""
+    """Articles ready to be counted (:func:`shape_articles`), their distinct shapes already
+    tallied; made in any process, counted by :meth:`TemplateTable.update` in the one that
+    holds the table."""
 
     #: Each article's site.
     sites: list[str]
@@ -276,11 +260,15 @@ class Shaped:
     keys: np.ndarray
     #: Segments per article.
     sizes: np.ndarray
-    #: The rows of the first segment of each distinct shape of an article, and its position.
+    #: Each distinct (site, shape): its bucket seeds, in how many of the articles it occurs,
+    #: the sum of its relative positions there, and the row of a segment that has it.
+    shape_keys: np.ndarray
+    shape_times: np.ndarray
+    shape_where: np.ndarray
     shape_rows: np.ndarray
-    where: np.ndarray
-    #: The rows of the first segment of each distinct exact shape of an article.
-    exact_rows: np.ndarray
+    #: Each distinct (site, exact shape): its bucket seeds and in how many articles it occurs.
+    exact_keys: np.ndarray
+    exact_times: np.ndarray
 
 
 def shape_articles(
@@ -299,29 +287,49 @@ def shape_articles(
     where: list[float] = []
     row = 0
     for a, (site, texts) in enumerate(zip(sites, articles)):
-        shapes = [shape(t) for t in texts]
-        exacts = [exact_shape(t) for t in texts]
-        all_keys.append(_text_keys([site] * len(texts), texts, shapes, exacts))
+        shaped = [_shaped(site, t) for t in texts]
         n = len(texts)
+        rows = chain.from_iterable(x[2] for x in shaped)
+        all_keys.append(np.fromiter(rows, dtype=np.uint32, count=8 * n).reshape(-1, 8))
         first: dict[str, int] = {}
-        for i, sh in enumerate(shapes):
-            first.setdefault(sh, i)
+        for i, x in enumerate(shaped):
+            first.setdefault(x[0], i)
         pos = positions[a] if positions is not None else None
         shape_rows += [row + i for i in first.values()]
         where += [pos[i] if pos is not None else i / max(n - 1, 1) for i in first.values()]
         first_exact: dict[str, int] = {}
-        for i, e in enumerate(exacts):
-            first_exact.setdefault(e, i)
+        for i, x in enumerate(shaped):
+            first_exact.setdefault(x[1], i)
         exact_rows += [row + i for i in first_exact.values()]
         row += n
+    keys = np.concatenate(all_keys) if all_keys else np.zeros((0, 8), dtype=np.uint32)
+    shape_keys, shape_times, shape_where, shape_at = _tally(
+        keys[shape_rows, :4], np.array(where, dtype=np.float64)
+    )
+    exact_keys, exact_times, _, _ = _tally(keys[exact_rows, 4:], np.zeros(len(exact_rows)))
     return Shaped(
         list(sites),
-        np.concatenate(all_keys) if all_keys else np.zeros((0, 8), dtype=np.uint32),
+        keys,
         np.array([len(t) for t in articles], dtype=np.int64),
-        np.array(shape_rows, dtype=np.int64),
-        np.array(where, dtype=np.float32),
-        np.array(exact_rows, dtype=np.int64),
+        shape_keys,
+        shape_times,
+        shape_where,
+        np.array(shape_rows, dtype=np.int64)[shape_at],
+        exact_keys,
+        exact_times,
     )
+
+
+def _tally(keys: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The distinct rows of ``keys`` (told apart by their first 64 bits: one sort of
+    integers), how often each occurs, the sum of its ``where`` and its first index."""
+    wide = keys.astype(np.uint64)
+    first = wide[:, 0] | (wide[:, 1] << np.uint64(32))
+    _, at, inverse, times = np.unique(
+        first, return_index=True, return_inverse=True, return_counts=True
+    )
+    sums = np.bincount(inverse.reshape(-1), weights=where, minlength=len(at))
+    return wide[at], times, sums, at
 
 
 class TemplateTable:
@@ -395,26 +403,28 @@ class TemplateTable:
         ``row`` (asked only for shapes that enter a site's list of examples)."""
         for site in shaped.sites:
             self.sites[site] = self.sites.get(site, 0) + 1
-        if not len(shaped.shape_rows):
+        if not len(shaped.shape_keys):
             return
-        shape_keys = shaped.keys[shaped.shape_rows, :4].astype(np.uint64)
-        counts = self._shapes.add(shape_keys)
-        self._exact.add(shaped.keys[shaped.exact_rows, 4:].astype(np.uint64))
-        flat = (self._shapes._cells(shape_keys) + np.arange(4) * self.width).ravel()
-        np.add.at(self._pos_count.reshape(-1), flat, 1)
-        np.add.at(self._pos_sum.reshape(-1), flat, np.repeat(shaped.where, 4))
-        article_of = np.repeat(np.arange(len(shaped.sites)), shaped.sizes)[shaped.shape_rows]
-        by_site: dict[str, list[int]] = {}
-        for j, a in enumerate(article_of.tolist()):
-            by_site.setdefault(shaped.sites[a], []).append(j)
-        for site, js in by_site.items():
+        counts = self._shapes.add(shaped.shape_keys, shaped.shape_times)
+        self._exact.add(shaped.exact_keys, shaped.exact_times)
+        flat = (self._shapes._cells(shaped.shape_keys) + np.arange(4) * self.width).ravel()
+        np.add.at(self._pos_count.reshape(-1), flat, np.repeat(shaped.shape_times, 4))
+        np.add.at(
+            self._pos_sum.reshape(-1), flat, np.repeat(shaped.shape_where, 4).astype(np.float32)
+        )
+        names = list(dict.fromkeys(shaped.sites))
+        number = {name: i for i, name in enumerate(names)}
+        article_site = np.array([number[site] for site in shaped.sites], dtype=np.int64)
+        site_of = np.repeat(article_site, shaped.sizes)[shaped.shape_rows]
+        for k, site in enumerate(names):
+            js = np.flatnonzero(site_of == k) if len(names) > 1 else np.arange(len(counts))
             top = self._top.get(site)
             if top is not None and len(top.counts) >= TOP_PER_SITE:
                 # A full list changes only for counts above its floor (see _remember).
-                js = [j for j, c in zip(js, counts[js].tolist()) if c > top.floor]
+                js = js[counts[js] > top.floor]
             self._remember(
                 site,
-                [tuple(k) for k in shape_keys[js].tolist()],
+                [tuple(key) for key in shaped.shape_keys[js].tolist()],
                 counts[js],
                 shaped.shape_rows[js].tolist(),
                 text_of,
@@ -580,24 +590,28 @@ def template_columns(
     out = np.zeros((len(texts), len(TEMPLATE_COLUMNS)))
     if table is None or not len(texts):
         return out
-    order: dict[str, list[int]] = {}
-    for i, site in enumerate(sites):
-        order.setdefault(site, []).append(i)
-    for site, rows in order.items():
-        n_site = table.sites.get(site, 0)
-        if n_site < MIN_BATCH:
-            continue
-        if keys is None:
-            site_keys = text_keys([site] * len(rows), [texts[i] for i in rows])
-        else:
-            site_keys = keys[rows]
-        shapes, exact, mean_pos = table.lookup_keys(site_keys)
-        recurs = shapes >= 2
-        out[rows, 0] = 1.0
-        out[rows, 1] = np.minimum(np.log2(np.maximum(shapes, 1)), 3) / 3
-        out[rows, 2] = np.clip((shapes - 1) / max(n_site - 1, 1), 0, 1)
-        out[rows, 3] = np.minimum(np.log2(np.maximum(exact, 1)), 3) / 3
-        out[rows, 4] = np.where(recurs, mean_pos, rel_pos[rows])
+    names = list(dict.fromkeys(sites))
+    if len(names) == 1:
+        code = np.zeros(len(texts), dtype=np.int64)
+    else:
+        number = {name: i for i, name in enumerate(names)}
+        code = np.fromiter(map(number.__getitem__, sites), dtype=np.int64, count=len(texts))
+    n_site = np.array([table.sites.get(name, 0) for name in names], dtype=np.float64)[code]
+    rows = np.flatnonzero(n_site >= MIN_BATCH)
+    if not len(rows):
+        return out
+    if keys is None:
+        which = rows.tolist()
+        keys = text_keys([sites[i] for i in which], [texts[i] for i in which])
+    else:
+        keys = keys[rows]
+    shapes, exact, mean_pos = table.lookup_keys(keys)
+    recurs = shapes >= 2
+    out[rows, 0] = 1.0
+    out[rows, 1] = np.minimum(np.log2(np.maximum(shapes, 1)), 3) / 3
+    out[rows, 2] = np.clip((shapes - 1) / np.maximum(n_site[rows] - 1, 1), 0, 1)
+    out[rows, 3] = np.minimum(np.log2(np.maximum(exact, 1)), 3) / 3
+    out[rows, 4] = np.where(recurs, mean_pos, rel_pos[rows])
     return out
 
 
