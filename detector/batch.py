@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from detector.detect import Detector
-from detector.errors import InputError
+from detector.errors import DetectorError, InputError
 from detector.io import DEFAULT_CHUNK_ROWS, Chunk, Input, Output, TableWriter
 from detector.segment import Segment, segment
 from detector.templates import (
@@ -116,7 +116,8 @@ def _checksum(text: str) -> int:
 class Spool:
     """The counting pass's segments and shape keys of every chunk, kept in a temporary file
     for the labeling pass: it then reads them instead of segmenting and shaping each article
-    a second time. About 44 bytes per segment on disk; nothing of it stays in memory."""
+    a second time. About 44 bytes per segment on disk (in the temporary folder, ``TMPDIR``);
+    nothing of it stays in memory."""
 
     def __init__(self, path: str):
         self.path = path
@@ -147,7 +148,13 @@ class Spool:
         self.entries.append(SpoolEntry(self.path, self._offset, len(texts), len(bounds)))
         for array in (articles, bounds.astype(np.int32), keys.astype(np.uint32)):
             data = np.ascontiguousarray(array).tobytes()
-            self._file.write(data)
+            try:
+                self._file.write(data)
+            except OSError as exc:
+                raise DetectorError(
+                    f"cannot write the template spool {self.path} ({exc.strerror or exc}); "
+                    "free space there, point TMPDIR at a larger disk, or pass --no-batch"
+                ) from None
             self._offset += len(data)
 
     def finish(self) -> None:

@@ -7,9 +7,11 @@ import pickle
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from detector.batch import Spool, count_input, run
 from detector.detect import Detector
+from detector.errors import DetectorError
 from detector.io import Input, Output
 from detector.segment import segment
 from detector.templates import count_templates
@@ -112,3 +114,18 @@ def test_a_spool_entry_refuses_other_texts(tmp_path: Path, train_records: list) 
         assert len(changed[0]) == len(texts[0])
         assert entry.read(changed) is None
         assert entry.read(texts[:2]) is None
+
+
+def test_a_full_disk_under_the_spool_is_a_clear_error(tmp_path: Path) -> None:
+    class Full:
+        def write(self, data: bytes) -> int:
+            raise OSError(28, "No space left on device")
+
+        def close(self) -> None:
+            pass
+
+    spool = Spool(str(tmp_path / "spool.bin"))
+    spool._file.close()
+    spool._file = Full()  # type: ignore[assignment]
+    with pytest.raises(DetectorError, match="No space left on device.*--no-batch"):
+        spool.append(["Some text."], np.zeros((1, 3)), np.array([1]), np.zeros((1, 8)))
