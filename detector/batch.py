@@ -24,7 +24,7 @@ import numpy as np
 from detector.detect import Detector
 from detector.errors import DetectorError, InputError
 from detector.io import DEFAULT_CHUNK_ROWS, Chunk, Input, Output, TableWriter
-from detector.segment import Segment, segment
+from detector.segment import Segment, segment_bounds
 from detector.templates import (
     ONE_SITE,
     Prepared,
@@ -243,12 +243,13 @@ def _segment_text(texts: list[str], article_of: np.ndarray, bounds: np.ndarray, 
 def _count_chunk(texts: list[str], sites: list[str]) -> tuple[Shaped, np.ndarray]:
     """Segment and shape one chunk's articles (in a worker process when jobs > 1): what the
     table counts, and the (start, end, line) of every segment for the spool."""
-    segments = [segment(t) for t in texts]
-    shaped = shape_articles(sites, [[s.text for s in segs] for segs in segments])
-    n = sum(map(len, segments))
-    flat = chain.from_iterable((s.start, s.end, s.line) for segs in segments for s in segs)
-    bounds = np.fromiter(flat, dtype=np.int32, count=3 * n).reshape(-1, 3)
-    return shaped, bounds
+    bounds = [segment_bounds(t) for t in texts]
+    shaped = shape_articles(
+        sites, [[text[a:b] for a, b, _ in rows] for text, rows in zip(texts, bounds)]
+    )
+    n = sum(map(len, bounds))
+    flat = chain.from_iterable(chain.from_iterable(bounds))
+    return shaped, np.fromiter(flat, dtype=np.int32, count=3 * n).reshape(-1, 3)
 
 
 def _in_order(

@@ -15,7 +15,7 @@ from bisect import bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass
 
-__all__ = ["Segment", "segment", "remember_lines", "MAX_SEGMENT_CHARS"]
+__all__ = ["Segment", "segment", "segment_bounds", "remember_lines", "MAX_SEGMENT_CHARS"]
 
 #: A segment longer than this is cut at a space, so one huge run-on line stays cheap to featurize.
 MAX_SEGMENT_CHARS = 3000
@@ -75,7 +75,13 @@ def segment(text: str) -> list[Segment]:
     >>> [s.text for s in segment("Prices rose 3.5% in 2017.Daniel owns shares.\\nRead more")]
     ['Prices rose 3.5% in 2017.', 'Daniel owns shares.', 'Read more']
     """
-    segments: list[Segment] = []
+    return [Segment(a, b, text[a:b], line) for a, b, line in segment_bounds(text)]
+
+
+def segment_bounds(text: str) -> list[tuple[int, int, int]]:
+    """The (start, end, line) of each :func:`segment` of ``text``, without making the
+    :class:`Segment` objects (the template counting pass needs only these)."""
+    bounds: list[tuple[int, int, int]] = []
     line_no = 0
     pos = 0
     for line in text.splitlines(keepends=True):
@@ -83,11 +89,10 @@ def segment(text: str) -> list[Segment]:
             pieces = _LINES.get(line)
             if pieces is None:
                 pieces = _remember(line, _pieces(line))
-            for a, b in pieces:
-                segments.append(Segment(pos + a, pos + b, text[pos + a : pos + b], line_no))
+            bounds += [(pos + a, pos + b, line_no) for a, b in pieces]
             line_no += 1
         pos += len(line)
-    return segments
+    return bounds
 
 
 def remember_lines(text: str, segments: list[Segment]) -> None:

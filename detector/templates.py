@@ -292,14 +292,13 @@ def shape_articles(
         rows = chain.from_iterable(x[2] for x in shaped)
         all_keys.append(np.fromiter(rows, dtype=np.uint32, count=8 * n).reshape(-1, 8))
         first: dict[str, int] = {}
-        for i, x in enumerate(shaped):
-            first.setdefault(x[0], i)
+        first_exact: dict[str, int] = {}
+        for i, (text_shape, exact, _) in enumerate(shaped):
+            first.setdefault(text_shape, i)
+            first_exact.setdefault(exact, i)
         pos = positions[a] if positions is not None else None
         shape_rows += [row + i for i in first.values()]
         where += [pos[i] if pos is not None else i / max(n - 1, 1) for i in first.values()]
-        first_exact: dict[str, int] = {}
-        for i, x in enumerate(shaped):
-            first_exact.setdefault(x[1], i)
         exact_rows += [row + i for i in first_exact.values()]
         row += n
     keys = np.concatenate(all_keys) if all_keys else np.zeros((0, 8), dtype=np.uint32)
