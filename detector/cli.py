@@ -338,7 +338,7 @@ def _batch_templates(
     With several workers a counted table is saved to a temporary file first, so that it
     travels to them as a path (each loads it once) instead of with every chunk.
     """
-    from detector.batch import Spool, count_input
+    from detector.batch import Spool, count_input, spool_fits
     from detector.templates import MIN_BATCH, TemplateTable, load_templates
 
     if templates_path is not None:
@@ -352,7 +352,19 @@ def _batch_templates(
         yield None, None
         return
     with contextlib.ExitStack() as stack:
-        spool = None if isinstance(source, list) else stack.enter_context(Spool.temporary())
+        spool = None
+        if not isinstance(source, list):
+            size = _input_bytes(source.path)
+            if spool_fits(size):
+                spool = stack.enter_context(Spool.temporary())
+            else:
+                logging.getLogger(__name__).warning(
+                    "not enough free space in %s for the template spool (about %d MB): the "
+                    "labeling pass segments and shapes every article again (slower); point "
+                    "TMPDIR at a larger disk to avoid that",
+                    tempfile.gettempdir(),
+                    size // 2**20,
+                )
         progress = _Progress(quiet, "articles counted")
         table = TemplateTable()
         for one in sources:
@@ -371,6 +383,19 @@ def _batch_templates(
             )
             table.save(os.path.join(folder, "templates.npz"))
         yield table, spool
+
+
+def _input_bytes(path: str) -> int:
+    """The size of an input file, or of all files under an input folder (0 for stdin)."""
+    if os.path.isfile(path):
+        return os.path.getsize(path)
+    if os.path.isdir(path):
+        return sum(
+            os.path.getsize(os.path.join(folder, name))
+            for folder, _, names in os.walk(path)
+            for name in names
+        )
+    return 0
 
 
 def _run_dask(

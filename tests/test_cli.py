@@ -456,6 +456,21 @@ def test_saved_templates_and_workers_give_the_batch_result(tmp_path: Path, batch
     assert _labels(saved) == _labels(batched) == _labels(parallel)
 
 
+def test_without_room_for_the_spool_the_batch_result_is_the_same(
+        tmp_path: Path, batch_file: Path, model: list, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    import shutil
+    from collections import namedtuple
+
+    batched, tight = tmp_path / "b.jsonl", tmp_path / "t.jsonl"
+    ok("label", str(batch_file), "-o", str(batched), *model)
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(2**31, 2**31 - 2**20, 2**20))
+    ok("label", str(batch_file), "-o", str(tight), *model)
+    assert _labels(tight) == _labels(batched)
+    assert "not enough free space" in caplog.text and "TMPDIR" in caplog.text
+
+
 def test_templates_command_shows_each_sites_recurring_shapes(batch_file: Path,
                                                              model: list) -> None:
     out = ok("templates", str(batch_file), "--top", "3", *model).stdout
