@@ -59,6 +59,8 @@ MIN_BATCH = 5
 SHAPE_VERSION = 1
 #: Examples kept per site for :meth:`TemplateTable.top` (the most frequent shapes).
 TOP_PER_SITE = 200
+#: Articles counted with one update of the sketches by count_templates.
+COUNT_GROUP = 512
 #: The site name used when articles carry no site.
 ONE_SITE = "batch"
 
@@ -624,9 +626,13 @@ def count_templates(
     >>> table.sites, table.count("news.example", "Subscribe now!")
     ({'news.example': 5}, 5)
     """
-    from detector.segment import segment
+    from itertools import islice
+
+    from detector.segment import segment_bounds
 
     table = TemplateTable() if table is None else table
-    for site, text in articles:
-        table.add(site, [s.text for s in segment(text)])
+    stream = iter(articles)
+    while group := list(islice(stream, COUNT_GROUP)):
+        texts = [[text[a:b] for a, b, _ in segment_bounds(text)] for _, text in group]
+        table.add_many([site for site, _ in group], texts)
     return table
