@@ -3,7 +3,9 @@
 The one loop the CLI's ``strip`` and ``label`` share: read a chunk, label all its articles in one
 batched prediction, write the chunk, report progress. Output keeps the input's format. Before
 it, :func:`count_input` can make one streaming pass over the input to count each site's
-recurring segment shapes (:mod:`detector.templates`), which the labeling pass then uses.
+recurring segment shapes (:mod:`detector.templates`), which the labeling pass then uses; its
+:class:`Spool` keeps each chunk's segments and shape keys so that the labeling pass does not
+make them again.
 """
 
 from __future__ import annotations
