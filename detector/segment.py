@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections import OrderedDict
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["Segment", "segment", "segment_bounds", "remember_lines", "MAX_SEGMENT_CHARS"]
 
@@ -59,9 +59,11 @@ _MIN_BRACKET_WORDS = 4
 _MAX_BRACKET_CHARS = 600
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """A piece of text: ``text == article[start:end]``; ``line`` counts non-empty lines."""
+class Segment(NamedTuple):
+    """A piece of text: ``text == article[start:end]``; ``line`` counts non-empty lines.
+
+    A named tuple: made millions of times per run, it is twice as cheap as a dataclass.
+    """
 
     start: int
     end: int
