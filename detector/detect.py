@@ -10,9 +10,8 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -38,9 +37,11 @@ __all__ = ["DEFAULT_THRESHOLD", "DEFAULT_KEEP", "Detector", "LabeledSpan"]
 MAX_STRIP_PASSES = 10
 
 
-@dataclass(frozen=True)
-class LabeledSpan:
-    """A segment with its label and advert score; the span shape of data/FORMAT.md."""
+class LabeledSpan(NamedTuple):
+    """A segment with its label and advert score; the span shape of data/FORMAT.md.
+
+    A named tuple, like :class:`~detector.segment.Segment`: one is made per segment and pass.
+    """
 
     start: int
     end: int
