@@ -92,9 +92,7 @@ class SpoolEntry:
             arrays.append(np.fromfile(self.path, dtype=dtype, count=count, offset=offset))
             offset += count * np.dtype(dtype).itemsize
         articles = arrays[0].reshape(-1, 3)
-        if articles[:, 0].tolist() != [len(t) for t in texts] or articles[:, 1].tolist() != [
-            _checksum(t) for t in texts
-        ]:
+        if not np.array_equal(articles[:, :2], _fingerprints(texts)):
             return None
         bounds = arrays[1].reshape(-1, 3)
         starts, ends, lines = (bounds[:, k].tolist() for k in range(3))
@@ -113,8 +111,11 @@ class SpoolEntry:
         return Prepared(segments, arrays[2].reshape(-1, 8))
 
 
-def _checksum(text: str) -> int:
-    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+def _fingerprints(texts: Sequence[str]) -> np.ndarray:
+    """Each text's length and CRC-32, to tell the texts a spool entry was made from."""
+    return np.array(
+        [(len(t), zlib.crc32(t.encode("utf-8", "surrogatepass"))) for t in texts], dtype=np.int64
+    ).reshape(-1, 2)
 
 
 #: Spool bytes per byte of input, with room to spare: two thirds were measured on a real scrape.
@@ -159,9 +160,7 @@ class Spool:
         """Keep the next chunk's articles: the (start, end, line) ``bounds`` of their segments,
         the number of segments of each article, and each segment's text keys."""
         assert self._file is not None, "the spool is finished"
-        articles = np.column_stack(
-            [[len(t) for t in texts], [_checksum(t) for t in texts], sizes]
-        ).astype(np.int64)
+        articles = np.column_stack([_fingerprints(texts), sizes]).astype(np.int64)
         self.entries.append(SpoolEntry(self.path, self._offset, len(texts), len(bounds)))
         for array in (articles, bounds.astype(np.int32), keys.astype(np.uint32)):
             data = np.ascontiguousarray(array).tobytes()

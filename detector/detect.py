@@ -27,7 +27,6 @@ from detector.model import (
     default_model_path,
     load_model,
 )
-from detector.segment import remember_lines
 from detector.strip import kept_ranges, map_back, mark_spans, strip_spans
 from detector.templates import ONE_SITE, Prepared, TemplateTable
 
@@ -205,11 +204,10 @@ class Detector:
         labeled = self._label_once(texts, sites, prepared)
         removed = [[(s.start, s.end) for s in self._to_remove(spans)] for spans in labeled]
         pending = [i for i, r in enumerate(removed) if r]
-        known = None
+        relabel = None  # the first pass's segments and keys, for the cleaned texts
         if prepared is not None and pending:
-            known = prepared.known(sites, pending)
-            for i in pending:  # the cleaned texts keep most of these lines
-                remember_lines(texts[i], prepared.segments[i])
+            known = prepared.known(texts, sites, pending)
+            relabel = functools.partial(prepared.prepare, known=known)
         for _ in range(MAX_STRIP_PASSES - 1):
             if not pending:
                 break
@@ -217,11 +215,7 @@ class Detector:
             cleaned = ["".join(texts[i][a:b] for a, b in kept[i]) for i in pending]
             cleaned_sites = [sites[i] for i in pending]
             again = self._label_once(
-                cleaned,
-                cleaned_sites,
-                None
-                if known is None or prepared is None
-                else prepared.prepare(cleaned, cleaned_sites, known),
+                cleaned, cleaned_sites, None if relabel is None else relabel(cleaned, cleaned_sites)
             )
             still = []
             for i, spans in zip(pending, again):

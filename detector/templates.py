@@ -150,11 +150,6 @@ def site_of(value: object) -> str:
     return value
 
 
-def _keys(site: str, shapes: Iterable[str]) -> np.ndarray:
-    """Four 32-bit bucket seeds per (site, shape), stable across processes and runs."""
-    return np.array([_key(site, s) for s in shapes], dtype=np.uint64).reshape(-1, 4)
-
-
 def _key(site: str, text_shape: str) -> tuple[int, ...]:
     digest = hashlib.blake2b(f"{site}\x00{text_shape}".encode(), digest_size=16).digest()
     return struct.unpack("<4I", digest)
@@ -178,13 +173,19 @@ class Prepared:
     segments: list[list[Segment]]
     keys: np.ndarray
 
-    def known(self, sites: Sequence[str], which: Sequence[int]) -> dict[tuple[str, str], int]:
+    def known(
+        self, texts: Sequence[str], sites: Sequence[str], which: Sequence[int]
+    ) -> dict[tuple[str, str], int]:
         """The row in :attr:`keys` of each (site, segment text) of articles ``which``, for
-        :meth:`prepare`."""
+        :meth:`prepare`; the segmenter remembers those articles' lines, which their cleaned
+        texts mostly keep."""
+        from detector.segment import remember_lines
+
         starts = np.cumsum([0, *map(len, self.segments)]).tolist()
         out: dict[tuple[str, str], int] = {}
         for i in which:
             site = sites[i]
+            remember_lines(texts[i], self.segments[i])
             for row, s in enumerate(self.segments[i], start=starts[i]):
                 out.setdefault((site, s.text), row)
         return out
@@ -462,7 +463,7 @@ class TemplateTable:
 
     def count(self, site: str, text: str) -> int:
         """In how many articles of ``site`` the shape of ``text`` occurs (never less)."""
-        return int(self._shapes.get(_keys(site, [shape(text)]))[0])
+        return int(self.lookup(site, [text])[0][0])
 
     def lookup(self, site: str, texts: Sequence[str]) -> tuple[np.ndarray, ...]:
         """Per text: shape count, exact count and the shape's mean relative position."""
