@@ -295,6 +295,8 @@ def chunk_sites(chunk: Chunk, site_field: str | None, path: str = "input") -> li
     """Each article's site: its ``site_field`` value (a URL counts as its host); without
     ``site_field``, the host of a ``url`` field, else a ``source`` field, else one site for the
     whole input."""
+    if not chunk.texts:  # an empty part of a folder of tables
+        return []
     if site_field is not None:
         values = chunk.values(site_field)
         if values is None:

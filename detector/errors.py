@@ -11,6 +11,10 @@ class InputError(DetectorError):
     """Unreadable, empty or malformed input (file, line or field named in the message)."""
 
 
+class EmptyInputError(InputError):
+    """An input with no article in it (a part of a folder of tables is then passed through)."""
+
+
 class ModelError(DetectorError):
     """A model file that is missing, corrupt, tampered with or from an incompatible version."""
 

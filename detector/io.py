@@ -14,15 +14,16 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
-from detector.errors import DataError, InputError
+from detector.errors import DataError, EmptyInputError, InputError
 from detector.html import HTML_SUFFIXES, check_available, extract_text, is_html
 
 __all__ = [
@@ -67,6 +68,8 @@ class Chunk:
     skipped: dict[int, str] = field(default_factory=dict)
     #: Indices of the articles whose text was extracted from HTML.
     extracted: set[int] = field(default_factory=set)
+    #: The part file the chunk comes from, for a folder of tables ("" otherwise).
+    part: str = ""
 
     @property
     def good(self) -> list[int]:
@@ -76,7 +79,7 @@ class Chunk:
     def values(self, name: str) -> list[Any] | None:
         """Each row's value of field/column ``name`` (None where a row lacks it), or None
         when no row of this chunk has such a field (plain text, folders, other tables)."""
-        if self.rows is None or isinstance(self.rows, list) and not self.rows:
+        if self.rows is None or not self.texts or isinstance(self.rows, list) and not self.rows:
             return None
         if isinstance(self.rows, list):
             if not any(isinstance(r, dict) and name in r for r in self.rows):
@@ -95,11 +98,13 @@ class RawLine:
 
 
 def input_kind(path: str) -> str:
-    """'stdin', 'folder', 'jsonl', 'csv', 'parquet', 'html' or 'text', from the path alone."""
+    """'stdin', 'folder' (of text or HTML files), 'parts' (a folder of JSONL, CSV or Parquet
+    part files), 'jsonl', 'csv', 'parquet', 'html' or 'text', from the path alone (and the
+    names in a folder)."""
     if path == "-":
         return "stdin"
     if os.path.isdir(path):
-        return "folder"
+        return "parts" if _part_files(path) else "folder"
     if is_html(path):
         return "html"
     return TABLE_SUFFIXES.get(Path(path).suffix.lower(), "text")
@@ -155,6 +160,7 @@ class Input:
             "text": self._read_text,
             "html": self._read_text,
             "folder": self._read_folder,
+            "parts": self._read_parts,
             "jsonl": self._read_jsonl,
             "csv": self._read_csv,
             "parquet": self._read_parquet,
@@ -172,7 +178,7 @@ class Input:
     def _read_text(self, rows: int) -> Iterator[Chunk]:
         text = self.decode(_read_bytes(self.path), self.path)
         if not text.strip():
-            raise InputError(f"{self.path} is empty")
+            raise EmptyInputError(f"{self.path} is empty")
         name = Path(self.path).name
         page = self.page_text(text, self.path, name, whole_file=True)
         extracted = {0} if self.html or is_html(name) else set()
@@ -200,6 +206,21 @@ class Input:
                     if self.html or is_html(p.name):
                         chunk.extracted.add(k)
             yield chunk
+
+    def _read_parts(self, rows: int) -> Iterator[Chunk]:
+        """Each part file in name order, read as that table; a part with no rows in it goes
+        through unchanged (as a chunk without articles whose ``rows`` are its bytes)."""
+        for p in _part_files(self.path, strict=True):
+            seen = False
+            try:
+                for chunk in replace(self, path=str(p)).chunks(rows):
+                    chunk.part = p.name
+                    seen = True
+                    yield chunk
+            except EmptyInputError:
+                if seen:
+                    raise
+                yield Chunk([], [], rows=_read_bytes(str(p)), part=p.name)
 
     def _read_jsonl(self, rows: int) -> Iterator[Chunk]:
         _check_file(self.path)
@@ -233,7 +254,7 @@ class Input:
                 yield chunk
                 seen = True
         if not seen:
-            raise InputError(f"{self.path} is empty")
+            raise EmptyInputError(f"{self.path} is empty")
 
     def _parse_jsonl(self, line: str, line_no: int) -> dict[str, Any]:
         where = f"{self.path} line {line_no}"
@@ -271,11 +292,11 @@ class Input:
             self.decode(_read_bytes(self.path), self.path)  # raises with the line number
             raise
         except pd.errors.EmptyDataError:
-            raise InputError(f"{self.path} is empty") from None
+            raise EmptyInputError(f"{self.path} is empty") from None
         except pd.errors.ParserError as exc:
             raise InputError(f"{self.path} is not valid CSV ({str(exc).strip()})") from None
         if not seen:
-            raise InputError(f"{self.path} is empty")
+            raise EmptyInputError(f"{self.path} is empty")
 
     def _read_parquet(self, rows: int) -> Iterator[Chunk]:
         import pyarrow as pa
@@ -294,7 +315,7 @@ class Input:
             offset += len(frame)
             seen = True
         if not seen:
-            raise InputError(f"{self.path} is empty")
+            raise EmptyInputError(f"{self.path} is empty")
 
     def _frame_chunk(self, frame: Any, offset: int, *, first_line: int) -> Chunk:
         columns = [str(c) for c in frame.columns]
@@ -326,6 +347,31 @@ class Input:
         return chunk
 
 
+def _part_files(folder: str, *, strict: bool = False) -> list[Path]:
+    """The JSONL, CSV and Parquet files of a folder in natural order (part-2 before part-10,
+    as the Dask engine reads them); hidden files and names starting with "_", such as
+    Spark's _SUCCESS, are not parts. With ``strict``, text or HTML files beside them are an
+    error: a folder is one kind of input or the other."""
+    parts, pages = [], []
+    for p in sorted(Path(folder).iterdir(), key=_natural):
+        if not p.is_file() or p.name.startswith((".", "_")):
+            continue
+        if p.suffix.lower() in TABLE_SUFFIXES:
+            parts.append(p)
+        elif p.suffix == ".txt" or p.suffix.lower() in HTML_SUFFIXES:
+            pages.append(p)
+    if strict and parts and pages:
+        raise InputError(
+            f"folder {folder} mixes tables ({parts[0].name}) and text or HTML files "
+            f"({pages[0].name}); give it one kind of file"
+        )
+    return parts
+
+
+def _natural(path: Path) -> list[Any]:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
+
+
 def _folder_files(folder: str) -> list[Path]:
     """The .txt and HTML files of a folder, sorted; two that would share an output name
     (a.txt and a.html) are an error."""
@@ -334,7 +380,9 @@ def _folder_files(folder: str) -> list[Path]:
         if p.is_file() and (p.suffix == ".txt" or p.suffix.lower() in HTML_SUFFIXES)
     )
     if not files:
-        raise InputError(f"folder {folder} has no .txt or .html files")
+        raise InputError(
+            f"folder {folder} has no .txt, .html, .jsonl, .csv or .parquet files"
+        )
     seen: dict[str, str] = {}
     for p in files:
         if p.stem in seen:
@@ -418,18 +466,30 @@ class Output:
     def like(cls, path: str | None, source: Input) -> Output:
         """Output in the input's format (text for stdin)."""
         kind = {"stdin": "text", "html": "text"}.get(source.kind, source.kind)
-        if path is None and kind in ("parquet", "folder"):
-            raise InputError(f"{source.path} is {kind} input: pass -o for the output")
-        if path is not None and kind == "folder" and os.path.isfile(path):
+        if path is None and kind in ("parquet", "folder", "parts"):
+            what = {"parts": "a folder of tables"}.get(kind, f"{kind} input")
+            raise InputError(f"{source.path} is {what}: pass -o for the output")
+        if path is not None and kind in ("folder", "parts") and os.path.isfile(path):
             raise InputError(f"{path} is a file; the output of a folder must be a folder")
         return cls(path, kind)
 
     @contextmanager
     def writer(self) -> Iterator[TableWriter]:
-        if self.kind == "folder":
+        if self.kind in ("folder", "parts"):
             assert self.path is not None
             os.makedirs(self.path, exist_ok=True)
+        if self.kind == "folder":
             yield TableWriter(None, "folder", self.path)
+            return
+        if self.kind == "parts":
+            assert self.path is not None
+            parts = PartsWriter(self.path)
+            try:
+                yield parts
+            except BaseException as exc:
+                parts.finish(exc)
+                raise
+            parts.finish()
             return
         if self.path is None:
             yield TableWriter(sys.stdout, self.kind, None)
@@ -508,6 +568,57 @@ class TableWriter:
     def close(self) -> None:
         if self._parquet is not None:
             self._parquet.close()
+
+
+class PartsWriter(TableWriter):
+    """Writes a folder of tables part by part: each part file of the input becomes the file
+    of the same name (and format) in ``folder``, renamed into place once it is complete. The
+    chunks of a part come one after another, so one part is open at a time."""
+
+    def __init__(self, folder: str):
+        super().__init__(None, "parts", folder)
+        self.part = ""
+        self._open: ExitStack | None = None
+        self._writer: TableWriter | None = None
+
+    def write_texts(self, chunk: Chunk, texts: list[str], text_field: str) -> None:
+        assert self.folder is not None
+        if isinstance(chunk.rows, bytes):  # a part without rows goes out as it came in
+            self.finish()
+            with atomic_write(os.path.join(self.folder, chunk.part)) as tmp:
+                Path(tmp).write_bytes(chunk.rows)
+            return
+        if chunk.part != self.part or self._writer is None:
+            self.finish()
+            self._start(chunk.part)
+        assert self._writer is not None
+        self._writer.write_texts(chunk, texts, text_field)
+
+    def _start(self, part: str) -> None:
+        assert self.folder is not None
+        kind = TABLE_SUFFIXES[Path(part).suffix.lower()]
+        with ExitStack() as stack:
+            tmp = stack.enter_context(atomic_write(os.path.join(self.folder, part)))
+            fh: IO[Any]
+            if kind == "parquet":
+                fh = stack.enter_context(open(tmp, "wb"))
+            else:
+                fh = stack.enter_context(
+                    open(tmp, "w", encoding="utf-8", newline="", errors="surrogateescape")
+                )
+            writer = TableWriter(fh, kind, None)
+            stack.callback(writer.close)
+            self._open, self._writer, self.part = stack.pop_all(), writer, part
+
+    def finish(self, error: BaseException | None = None) -> None:
+        """Complete the open part (rename it into place), or drop it after ``error``."""
+        if self._open is None:
+            return
+        stack, self._open, self._writer = self._open, None, None
+        if error is None:
+            stack.close()
+        else:
+            stack.__exit__(type(error), error, error.__traceback__)
 
 
 def file_stamp(path: str | os.PathLike[str]) -> tuple[int, int] | None:

@@ -112,6 +112,68 @@ def test_strip_folder(tmp_path: Path, articles: list, expected: list, model: lis
         assert (dst / f"{i}.txt").read_text(encoding="utf-8") == text
 
 
+def _parts_folder(src: Path, articles: list) -> list[str]:
+    """A folder of part files as Spark or Dask write them: two JSONL parts, a CSV and a
+    Parquet part, an empty part and a _SUCCESS marker. Returns the part names."""
+    src.mkdir()
+    rows = [{"id": r["id"], "source": r["source"], "text": r["text"]} for r in articles]
+    _write_jsonl(src / "part-0.jsonl", rows[:2])
+    _write_jsonl(src / "part-1.jsonl", rows[2:3])
+    pd.DataFrame(rows[3:]).to_csv(src / "part-2.csv", index=False)
+    pd.DataFrame(rows[:1]).to_parquet(src / "part-3.parquet")
+    (src / "part-4.jsonl").write_text("", encoding="utf-8")
+    (src / "_SUCCESS").write_text("", encoding="utf-8")
+    return ["part-0.jsonl", "part-1.jsonl", "part-2.csv", "part-3.parquet", "part-4.jsonl"]
+
+
+def _read_part(path: Path) -> list[str]:
+    if path.suffix == ".csv":
+        return pd.read_csv(path, dtype=str, keep_default_na=False)["text"].tolist()
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)["text"].tolist()
+    return [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_strip_folder_of_parts(jobs: str, tmp_path: Path, articles: list, expected: list,
+                               model: list) -> None:
+    src, dst = tmp_path / "in", tmp_path / "out"
+    names = _parts_folder(src, articles)
+    ok("strip", str(src), "-o", str(dst), "--no-batch", "-j", jobs, *model)
+    assert sorted(p.name for p in dst.iterdir()) == names  # no _SUCCESS, no temp files
+    got = [_read_part(dst / name) for name in names]
+    assert got == [expected[:2], expected[2:3], expected[3:], expected[:1], []]
+    assert (dst / "part-4.jsonl").read_bytes() == b""
+
+
+def test_folder_of_parts_is_one_batch(tmp_path: Path, articles: list, model: list) -> None:
+    """Counted over all parts, labeled as one JSONL holding every part's rows would be."""
+    src = tmp_path / "in"
+    _parts_folder(src, articles)
+    whole = _write_jsonl(tmp_path / "whole.jsonl", [
+        {"id": r["id"], "source": r["source"], "text": r["text"]}
+        for r in [*articles[:2], articles[2], *articles[3:], articles[0]]])
+    folder = ok("label", str(src), "--site-field", "source", *model).stdout
+    assert folder == ok("label", str(whole), "--site-field", "source", *model).stdout
+    assert len(folder.splitlines()) == len(articles) + 1
+
+
+def test_folder_of_parts_errors(tmp_path: Path, articles: list, model: list) -> None:
+    src = tmp_path / "in"
+    _parts_folder(src, articles)
+    fails(f"{src} is a folder of tables: pass -o for the output", "strip", str(src), *model)
+    bad = src / "part-1.jsonl"
+    bad.write_text(bad.read_text(encoding="utf-8") + "{oops\n", encoding="utf-8")
+    for batch in ([], ["--no-batch"]):
+        fails(f"{bad} line 2 is not valid JSON (Expecting property name enclosed in double "
+              "quotes)", "strip", str(src), "-o", str(tmp_path / "out"), *batch, *model)
+        written = sorted(p.name for p in (tmp_path / "out").glob("*"))
+        assert written in ([], ["part-0.jsonl"]), written  # whole parts only, no temp file
+    (src / "notes.txt").write_text("A page.", encoding="utf-8")
+    fails(f"folder {src} mixes tables (part-0.jsonl) and text or HTML files (notes.txt); give "
+          "it one kind of file", "strip", str(src), "-o", str(tmp_path / "out2"), *model)
+
+
 def test_strip_jsonl_keeps_other_fields(tmp_path: Path, articles: list, expected: list,
                                         model: list) -> None:
     path, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
@@ -299,7 +361,7 @@ def test_empty_inputs(tmp_path: Path, model: list) -> None:
         path.write_text(content, encoding="utf-8")
         fails(f"{path} is empty", "strip", str(path), *model)
     (tmp_path / "empty").mkdir()
-    fails(f"folder {tmp_path / 'empty'} has no .txt or .html files",
+    fails(f"folder {tmp_path / 'empty'} has no .txt, .html, .jsonl, .csv or .parquet files",
           "strip", str(tmp_path / "empty"), "-o", str(tmp_path / "out"), *model)
 
 

@@ -24,6 +24,10 @@ def test_input_kind(name: str, kind: str) -> None:
 
 def test_folder_kind(tmp_path: Path) -> None:
     assert input_kind(str(tmp_path)) == "folder"
+    (tmp_path / "a.txt").write_text("A.", encoding="utf-8")
+    assert input_kind(str(tmp_path)) == "folder"
+    (tmp_path / "part-0.parquet").write_bytes(b"")
+    assert input_kind(str(tmp_path)) == "parts"
 
 
 def _chunks(path: Path, **kw: str) -> list:
@@ -163,3 +167,15 @@ def test_missing_text_field_hint_names_a_text_field(tmp_path: Path) -> None:
     path.write_text(json.dumps({"id": 1, "body": "Story."}) + "\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"; pass --text-field body$"):
         _chunks(path)
+
+
+def test_parts_are_read_in_natural_order(tmp_path: Path) -> None:
+    for name in ("part-10.jsonl", "part-2.jsonl", "part-1.csv"):
+        if name.endswith(".csv"):
+            pd.DataFrame({"text": [f"{name}."]}).to_csv(tmp_path / name, index=False)
+        else:
+            (tmp_path / name).write_text(json.dumps({"text": f"{name}."}) + "\n", "utf-8")
+    (tmp_path / ".part-3.jsonl.crc").write_text("x", encoding="utf-8")
+    chunks = _chunks(tmp_path)
+    assert [c.part for c in chunks] == ["part-1.csv", "part-2.jsonl", "part-10.jsonl"]
+    assert [c.texts for c in chunks] == [["part-1.csv."], ["part-2.jsonl."], ["part-10.jsonl."]]
