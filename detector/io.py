@@ -125,6 +125,9 @@ class Input:
     encoding: str = "utf-8"
     #: The text is HTML (the text field of a table, stdin, every file): extract its main text.
     html: bool = False
+    #: Put before an id made from a line or row number (a part's name, in a folder of tables,
+    #: so that the ids of rows without one differ between parts).
+    id_prefix: str = ""
 
     def __post_init__(self) -> None:
         if self.on_error not in ON_ERROR:
@@ -208,12 +211,13 @@ class Input:
             yield chunk
 
     def _read_parts(self, rows: int) -> Iterator[Chunk]:
-        """Each part file in name order, read as that table; a part with no rows in it goes
+        """Each part file in natural order, read as that table (a row without an id gets the
+        part's name and its line or row number, "part-1.jsonl:7"); a part with no rows goes
         through unchanged (as a chunk without articles whose ``rows`` are its bytes)."""
         for p in _part_files(self.path, strict=True):
             seen = False
             try:
-                for chunk in replace(self, path=str(p)).chunks(rows):
+                for chunk in replace(self, path=str(p), id_prefix=f"{p.name}:").chunks(rows):
                     chunk.part = p.name
                     seen = True
                     yield chunk
@@ -240,13 +244,17 @@ class Input:
                     chunk.skipped[len(chunk.texts)] = str(exc)
                     chunk.rows.append(RawLine(raw))
                     chunk.texts.append("")
-                    chunk.ids.append(str(line_no))
+                    chunk.ids.append(f"{self.id_prefix}{line_no}")
                 else:
                     if self.html:
                         chunk.extracted.add(len(chunk.texts))
                     chunk.rows.append(record)
                     chunk.texts.append(text)
-                    chunk.ids.append(str(record.get(self.id_field, line_no)))
+                    chunk.ids.append(
+                        str(record[self.id_field])
+                        if self.id_field in record
+                        else f"{self.id_prefix}{line_no}"
+                    )
                 if len(chunk.texts) >= rows:
                     yield chunk
                     seen, chunk = True, Chunk([], [], [])
@@ -325,7 +333,7 @@ class Input:
         if self.id_field in frame.columns:
             ids = [str(v) for v in frame[self.id_field].tolist()]
         else:
-            ids = [str(offset + i) for i in range(len(frame))]
+            ids = [f"{self.id_prefix}{offset + i}" for i in range(len(frame))]
         chunk = Chunk([], ids, frame)
         for i, value in enumerate(frame[self.text_field].tolist()):
             where = f"{self.path} row {offset + i + first_line}"

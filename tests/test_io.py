@@ -179,3 +179,5 @@ def test_parts_are_read_in_natural_order(tmp_path: Path) -> None:
     chunks = _chunks(tmp_path)
     assert [c.part for c in chunks] == ["part-1.csv", "part-2.jsonl", "part-10.jsonl"]
     assert [c.texts for c in chunks] == [["part-1.csv."], ["part-2.jsonl."], ["part-10.jsonl."]]
+    # rows without an id are told apart by their part
+    assert [c.ids for c in chunks] == [["part-1.csv:0"], ["part-2.jsonl:1"], ["part-10.jsonl:1"]]
