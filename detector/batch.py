@@ -26,6 +26,7 @@ import numpy as np
 
 from detector.detect import Detector
 from detector.errors import DetectorError, InputError
+from detector.html import PageLog
 from detector.io import DEFAULT_CHUNK_ROWS, Chunk, Input, Output, TableWriter
 from detector.segment import Segment, segment_bounds
 from detector.templates import (
@@ -142,6 +143,8 @@ class Spool:
         self.entries: list[SpoolEntry] = []
         self._file: BinaryIO | None = open(path, "wb")  # noqa: SIM115 (closed by finish)
         self._offset = 0
+        #: The main texts of the HTML pages the counting pass extracted (see Input.pages).
+        self.pages = PageLog(f"{path}.pages")
 
     @classmethod
     @contextlib.contextmanager
@@ -153,6 +156,7 @@ class Spool:
                 yield spool
             finally:
                 spool.finish()
+                spool.pages.close()
 
     def append(
         self, texts: Sequence[str], bounds: np.ndarray, sizes: np.ndarray, keys: np.ndarray
@@ -174,10 +178,11 @@ class Spool:
             self._offset += len(data)
 
     def finish(self) -> None:
-        """Close the file for writing; its entries can be read from now on."""
+        """Close the files for writing; the entries and pages can be read from now on."""
         if self._file is not None:
             self._file.close()
             self._file = None
+        self.pages.finish()
 
     def entry(self, index: int) -> SpoolEntry | None:
         """The entry of chunk ``index``, if the counting pass wrote one."""

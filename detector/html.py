@@ -8,13 +8,16 @@ extra: ``pip install 'detector[html]'``.
 
 from __future__ import annotations
 
-from typing import Any
+import struct
+import zlib
+from typing import IO, Any
 
-from detector.errors import InputError, MissingExtraError
+from detector.errors import DetectorError, InputError, MissingExtraError
 
 __all__ = [
     "HTML_SUFFIXES",
     "MISSING_EXTRA",
+    "PageLog",
     "TRAFILATURA_OPTIONS",
     "check_available",
     "extract_text",
@@ -75,3 +78,70 @@ def extract_text(html: str, where: str) -> str:
 def check_available() -> None:
     """Raise the one-line missing-extra error early, before any input is read."""
     _trafilatura()
+
+
+class PageLog:
+    """The main text of each HTML page a first pass extracted, in reading order, in a file:
+    a second pass over the same input takes it from there instead of running trafilatura
+    again (the template counting pass, then the labeling pass).
+
+    A page is known by its length and CRC-32. Pages are looked up in the order they were
+    remembered; a page that differs (a file changed between the passes, or a page the first
+    pass could not extract) is extracted afresh and leaves the log where it was.
+    """
+
+    _HEAD = struct.Struct("<qIq")  # page length, page CRC-32, extracted text's UTF-8 length
+
+    def __init__(self, path: str):
+        self.path = path
+        self._out: IO[bytes] | None = open(path, "wb")  # noqa: SIM115 (closed by close)
+        self._in: IO[bytes] | None = None
+        self._next: tuple[int, int, str] | None = None
+
+    def remember(self, page: str, text: str) -> None:
+        """Log ``text`` as the main text of ``page`` (first pass)."""
+        if self._out is None:
+            return
+        data = text.encode("utf-8", "surrogatepass")
+        try:
+            self._out.write(self._HEAD.pack(*_fingerprint(page), len(data)) + data)
+        except OSError as exc:
+            raise DetectorError(
+                f"cannot write the page log {self.path} ({exc.strerror or exc}); free space "
+                "there, point TMPDIR at a larger disk, or pass --no-batch"
+            ) from None
+
+    @property
+    def writing(self) -> bool:
+        """Whether pages are still being logged (the first pass), not yet looked up."""
+        return self._out is not None
+
+    def finish(self) -> None:
+        """End the first pass: from now on pages are looked up, from the first one logged."""
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+            self._in = open(self.path, "rb")  # noqa: SIM115 (closed by close)
+
+    def recall(self, page: str) -> str | None:
+        """The logged main text of ``page`` if it is the next page logged (second pass)."""
+        if self._next is None and self._in is not None:
+            head = self._in.read(self._HEAD.size)
+            if len(head) < self._HEAD.size:
+                return None
+            length, crc, size = self._HEAD.unpack(head)
+            self._next = (length, crc, self._in.read(size).decode("utf-8", "surrogatepass"))
+        if self._next is None or self._next[:2] != _fingerprint(page):
+            return None
+        text, self._next = self._next[2], None
+        return text
+
+    def close(self) -> None:
+        for fh in (self._out, self._in):
+            if fh is not None:
+                fh.close()
+        self._out = self._in = None
+
+
+def _fingerprint(page: str) -> tuple[int, int]:
+    return len(page), zlib.crc32(page.encode("utf-8", "surrogatepass"))

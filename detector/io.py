@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from detector.errors import DataError, EmptyInputError, InputError
-from detector.html import HTML_SUFFIXES, check_available, extract_text, is_html
+from detector.html import HTML_SUFFIXES, PageLog, check_available, extract_text, is_html
 
 __all__ = [
     "Chunk",
@@ -128,6 +128,9 @@ class Input:
     #: Put before an id made from a line or row number (a part's name, in a folder of tables,
     #: so that the ids of rows without one differ between parts).
     id_prefix: str = ""
+    #: The main texts of HTML pages a first pass over this input extracted (template counting
+    #: passes log them, labeling passes take them from there).
+    pages: PageLog | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.on_error not in ON_ERROR:
@@ -145,7 +148,13 @@ class Input:
         """``text`` itself, or its main text when it is HTML (``html``, or by the file name);
         the text of a whole file ends with a line break, as text files do."""
         if self.html or is_html(name):
-            return extract_text(text, where) + ("\n" if whole_file else "")
+            pages = self.pages
+            main = None if pages is None or pages.writing else pages.recall(text)
+            if main is None:
+                main = extract_text(text, where)
+                if pages is not None and pages.writing:
+                    pages.remember(text, main)
+            return main + ("\n" if whole_file else "")
         return text
 
     def decode(self, data: bytes, path: str, line_no: int | None = None) -> str:

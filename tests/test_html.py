@@ -212,3 +212,49 @@ def test_page_without_main_text(tmp_path: Path, trafilatura: None) -> None:
     assert json.loads(lines[0]) == rows[0]  # passed through unchanged
     report = [json.loads(x) for x in Path(f"{out}.errors.jsonl").read_text().splitlines()]
     assert report == [{"id": "1", "error": f"{src} line 1: no main text found in the HTML"}]
+
+
+def test_page_log_recalls_pages_in_order_and_skips_changed_ones(tmp_path: Path) -> None:
+    from detector.html import PageLog
+
+    log = PageLog(str(tmp_path / "pages"))
+    assert log.writing
+    for page, text in [("<p>a</p>", "a"), ("<p>b</p>", "b\nß"), ("<p>c</p>", "c")]:
+        log.remember(page, text)
+    log.finish()
+    assert not log.writing
+    assert log.recall("<p>a</p>") == "a"
+    assert log.recall("<p>B changed</p>") is None  # extracted afresh; the log waits
+    assert log.recall("<p>b</p>") == "b\nß"
+    assert log.recall("<p>c</p>") == "c"
+    assert log.recall("<p>d</p>") is None  # past the end
+    log.close()
+
+
+def test_batch_mode_extracts_each_page_once(tmp_path: Path, trafilatura: None,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The counting pass logs each page's main text; the labeling pass takes it from there,
+    and the result is that of extracting every page twice (no room for the spool)."""
+    import shutil as shell
+    from collections import namedtuple
+
+    import detector.io
+
+    folder = tmp_path / "scrape"
+    folder.mkdir()
+    for k in range(3):
+        for page in PAGES:
+            shutil.copy(HTML / page, folder / f"{k}-{page}")
+    calls: list[str] = []
+    extract = detector.io.extract_text
+    monkeypatch.setattr(detector.io, "extract_text",
+                        lambda html, where: calls.append(where) or extract(html, where))
+    ok("strip", str(folder), "-o", str(tmp_path / "once"), "--quiet", "-j", "1")
+    assert len(calls) == 6
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shell, "disk_usage", lambda path: usage(2**31, 2**31 - 2**20, 2**20))
+    ok("strip", str(folder), "-o", str(tmp_path / "twice"), "--quiet", "-j", "1")
+    assert len(calls) == 6 + 12
+    for name in sorted(p.name for p in (tmp_path / "once").iterdir()):
+        assert (tmp_path / "once" / name).read_text(encoding="utf-8") == (
+            tmp_path / "twice" / name).read_text(encoding="utf-8")
