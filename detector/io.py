@@ -12,6 +12,7 @@ files, or any input with ``html=True``) is read as the main text trafilatura ext
 from __future__ import annotations
 
 import codecs
+import functools
 import json
 import os
 import re
@@ -104,7 +105,7 @@ def input_kind(path: str) -> str:
     if path == "-":
         return "stdin"
     if os.path.isdir(path):
-        return "parts" if _part_files(path) else "folder"
+        return "parts" if _has_parts(path) else "folder"
     if is_html(path):
         return "html"
     return TABLE_SUFFIXES.get(Path(path).suffix.lower(), "text")
@@ -162,7 +163,7 @@ class Input:
             return data.decode(self.encoding, errors="replace")
         return _decode(data, path, line_no, self.encoding)
 
-    @property
+    @functools.cached_property
     def kind(self) -> str:
         return input_kind(self.path)
 
@@ -383,6 +384,18 @@ def _part_files(folder: str, *, strict: bool = False) -> list[Path]:
             f"({pages[0].name}); give it one kind of file"
         )
     return parts
+
+
+def _has_parts(folder: str) -> bool:
+    """Whether a folder holds a part file (what :func:`_part_files` lists), without listing
+    all of a folder of a million text files."""
+    with os.scandir(folder) as entries:
+        return any(
+            not e.name.startswith((".", "_"))
+            and Path(e.name).suffix.lower() in TABLE_SUFFIXES
+            and e.is_file()
+            for e in entries
+        )
 
 
 def _natural(path: Path) -> list[Any]:
