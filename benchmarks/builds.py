@@ -57,7 +57,7 @@ def main() -> int:
     from detector.evaluate import evaluate_detector
     from detector.io import Chunk, read_labeled
     from detector.templates import count_templates
-    from detector.training import HOLDOUT_SHARE, batch_templates, train
+    from detector.training import measure_heldout, train
 
     gold_paths = args.gold or sorted(glob.glob(str(REPO.parent / "shared/data/real/*.jsonl")))
     if not gold_paths:
@@ -79,11 +79,11 @@ def main() -> int:
         records = build.build()
         print(f"seed {seed}: {len(records)} articles, training ...", file=sys.stderr)
         if args.quick:
-            model, line = _heldout_fit(records, HOLDOUT_SHARE, train, batch_templates)
+            model, heldout = measure_heldout(records)
         else:
             model = train(records)
             heldout = model.card["heldout"]
-            line = [*_figures(heldout["metrics"]), *_figures(heldout["batch_metrics"])]
+        line = [*_figures(heldout["metrics"]), *_figures(heldout["batch_metrics"])]
         for threshold in args.threshold:
             detector = Detector(model, threshold=threshold)
             alone = evaluate_detector(detector, gold)
@@ -96,29 +96,6 @@ def main() -> int:
     mean = np.mean(lines, axis=0).tolist()
     print(_format("mean", mean, sources, args.threshold))
     return 0
-
-
-def _heldout_fit(
-    records: list[dict], share: float, train: Any, batch_templates: Any
-) -> tuple[Any, list[float]]:
-    """The model ``detector train`` fits for its card's held-out figures (the same split and
-    seed), and those figures."""
-    from sklearn.model_selection import GroupShuffleSplit
-
-    from detector.detect import Detector
-    from detector.evaluate import evaluate_detector
-
-    groups = [str(r.get("source") or "") for r in records]
-    if len(set(groups)) < 5:  # as detector.training splits: by site, else by article
-        groups = [str(r.get("group") or r["id"]) for r in records]
-    split = GroupShuffleSplit(n_splits=1, test_size=share, random_state=0)
-    fit_idx, test_idx = next(split.split(records, groups=groups))
-    test = [records[i] for i in test_idx]
-    model = train([records[i] for i in fit_idx], holdout=0)
-    detector = Detector(model)
-    alone = evaluate_detector(detector, test)
-    detector.templates, sites = batch_templates(test)
-    return model, [*_figures(alone), *_figures(evaluate_detector(detector, test, sites=sites))]
 
 
 def _format(name: str, line: list[float], sources: list[str], thresholds: list[float]) -> str:

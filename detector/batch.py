@@ -15,7 +15,6 @@ import functools
 import os
 import shutil
 import tempfile
-import zlib
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ import numpy as np
 
 from detector.detect import Detector
 from detector.errors import DetectorError, InputError
-from detector.html import PageLog
+from detector.html import PageLog, fingerprint
 from detector.io import DEFAULT_CHUNK_ROWS, Chunk, Input, Output, TableWriter
 from detector.segment import Segment, segment_bounds
 from detector.templates import (
@@ -114,9 +113,7 @@ class SpoolEntry:
 
 def _fingerprints(texts: Sequence[str]) -> np.ndarray:
     """Each text's length and CRC-32, to tell the texts a spool entry was made from."""
-    return np.array(
-        [(len(t), zlib.crc32(t.encode("utf-8", "surrogatepass"))) for t in texts], dtype=np.int64
-    ).reshape(-1, 2)
+    return np.array(list(map(fingerprint, texts)), dtype=np.int64).reshape(-1, 2)
 
 
 #: Spool bytes per byte of input, with room to spare: two thirds were measured on a real scrape.
@@ -213,6 +210,8 @@ def run(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     stats = RunStats()
+    if spool is not None:
+        spool.finish()  # the main texts of HTML pages come from its page log from now on
     chunks = source.chunks(chunk_rows)
     with output.writer() as writer:
         results = _results(detector, chunks, mode, jobs, site_field, source.path, spool)
@@ -236,10 +235,12 @@ def count_input(
     """One streaming pass over ``source``: the per-site shape counts of all its articles.
 
     With ``jobs`` > 1 the chunks are segmented and shaped in that many worker processes and
-    counted here, in input order. With ``spool``, each chunk's segments and shape keys are
-    kept there for :func:`run`.
+    counted here, in input order. With ``spool``, each chunk's segments and shape keys, and
+    the main text of each HTML page (``source.pages``), are kept there for :func:`run`.
     """
     table = TemplateTable() if table is None else table
+    if spool is not None:
+        source.pages = spool.pages  # the labeling pass takes the extracted HTML from there
 
     def work(chunk: Chunk) -> tuple[list[str], list[str]]:
         sites = chunk_sites(chunk, site_field, source.path)

@@ -357,7 +357,6 @@ def _batch_templates(
             size = _input_bytes(source.path)
             if spool_fits(size):
                 spool = stack.enter_context(Spool.temporary())
-                source.pages = spool.pages  # the labeling pass reuses the extracted HTML
             else:
                 logging.getLogger(__name__).warning(
                     "not enough free space in %s for the template spool (about %d MB): the "
@@ -378,8 +377,6 @@ def _batch_templates(
                 jobs=jobs,
             )
         progress.done()
-        if spool is not None:
-            spool.finish()
         if jobs > 1:
             folder = stack.enter_context(
                 tempfile.TemporaryDirectory(prefix="detector-templates-")

@@ -21,6 +21,7 @@ __all__ = [
     "TRAFILATURA_OPTIONS",
     "check_available",
     "extract_text",
+    "fingerprint",
     "is_html",
 ]
 
@@ -100,11 +101,10 @@ class PageLog:
 
     def remember(self, page: str, text: str) -> None:
         """Log ``text`` as the main text of ``page`` (first pass)."""
-        if self._out is None:
-            return
+        assert self._out is not None, "the page log is finished"
         data = text.encode("utf-8", "surrogatepass")
         try:
-            self._out.write(self._HEAD.pack(*_fingerprint(page), len(data)) + data)
+            self._out.write(self._HEAD.pack(*fingerprint(page), len(data)) + data)
         except OSError as exc:
             raise DetectorError(
                 f"cannot write the page log {self.path} ({exc.strerror or exc}); free space "
@@ -131,7 +131,7 @@ class PageLog:
                 return None
             length, crc, size = self._HEAD.unpack(head)
             self._next = (length, crc, self._in.read(size).decode("utf-8", "surrogatepass"))
-        if self._next is None or self._next[:2] != _fingerprint(page):
+        if self._next is None or self._next[:2] != fingerprint(page):
             return None
         text, self._next = self._next[2], None
         return text
@@ -143,5 +143,7 @@ class PageLog:
         self._out = self._in = None
 
 
-def _fingerprint(page: str) -> tuple[int, int]:
-    return len(page), zlib.crc32(page.encode("utf-8", "surrogatepass"))
+def fingerprint(text: str) -> tuple[int, int]:
+    """A text's length and CRC-32: how a second pass over an input knows a text the first
+    pass saw (an HTML page here, an article in the template spool)."""
+    return len(text), zlib.crc32(text.encode("utf-8", "surrogatepass"))

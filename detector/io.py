@@ -80,7 +80,7 @@ class Chunk:
     def values(self, name: str) -> list[Any] | None:
         """Each row's value of field/column ``name`` (None where a row lacks it), or None
         when no row of this chunk has such a field (plain text, folders, other tables)."""
-        if self.rows is None or not self.texts or isinstance(self.rows, list) and not self.rows:
+        if self.rows is None or isinstance(self.rows, list) and not self.rows:
             return None
         if isinstance(self.rows, list):
             if not any(isinstance(r, dict) and name in r for r in self.rows):
@@ -372,9 +372,9 @@ def _part_files(folder: str, *, strict: bool = False) -> list[Path]:
     error: a folder is one kind of input or the other."""
     parts, pages = [], []
     for p in sorted(Path(folder).iterdir(), key=_natural):
-        if not p.is_file() or p.name.startswith((".", "_")):
+        if not p.is_file():
             continue
-        if p.suffix.lower() in TABLE_SUFFIXES:
+        if _is_part(p.name):
             parts.append(p)
         elif p.suffix == ".txt" or p.suffix.lower() in HTML_SUFFIXES:
             pages.append(p)
@@ -390,12 +390,12 @@ def _has_parts(folder: str) -> bool:
     """Whether a folder holds a part file (what :func:`_part_files` lists), without listing
     all of a folder of a million text files."""
     with os.scandir(folder) as entries:
-        return any(
-            not e.name.startswith((".", "_"))
-            and Path(e.name).suffix.lower() in TABLE_SUFFIXES
-            and e.is_file()
-            for e in entries
-        )
+        return any(_is_part(e.name) and e.is_file() for e in entries)
+
+
+def _is_part(name: str) -> bool:
+    """A table's name that is not hidden and not a marker such as Spark's _SUCCESS."""
+    return not name.startswith((".", "_")) and Path(name).suffix.lower() in TABLE_SUFFIXES
 
 
 def _natural(path: Path) -> list[Any]:
@@ -505,14 +505,14 @@ class Output:
 
     @contextmanager
     def writer(self) -> Iterator[TableWriter]:
-        if self.kind in ("folder", "parts"):
+        if self.kind == "folder":
             assert self.path is not None
             os.makedirs(self.path, exist_ok=True)
-        if self.kind == "folder":
             yield TableWriter(None, "folder", self.path)
             return
         if self.kind == "parts":
             assert self.path is not None
+            os.makedirs(self.path, exist_ok=True)
             parts = PartsWriter(self.path)
             try:
                 yield parts
@@ -626,19 +626,10 @@ class PartsWriter(TableWriter):
 
     def _start(self, part: str) -> None:
         assert self.folder is not None
-        kind = TABLE_SUFFIXES[Path(part).suffix.lower()]
-        with ExitStack() as stack:
-            tmp = stack.enter_context(atomic_write(os.path.join(self.folder, part)))
-            fh: IO[Any]
-            if kind == "parquet":
-                fh = stack.enter_context(open(tmp, "wb"))
-            else:
-                fh = stack.enter_context(
-                    open(tmp, "w", encoding="utf-8", newline="", errors="surrogateescape")
-                )
-            writer = TableWriter(fh, kind, None)
-            stack.callback(writer.close)
-            self._open, self._writer, self.part = stack.pop_all(), writer, part
+        output = Output(os.path.join(self.folder, part), TABLE_SUFFIXES[Path(part).suffix.lower()])
+        stack = ExitStack()
+        self._writer = stack.enter_context(output.writer())
+        self._open, self.part = stack, part
 
     def finish(self, error: BaseException | None = None) -> None:
         """Complete the open part (rename it into place), or drop it after ``error``."""

@@ -37,6 +37,7 @@ __all__ = [
     "HOLDOUT_SHARE",
     "base_data_path",
     "data_hash",
+    "measure_heldout",
     "parse_weight",
     "read_training_files",
     "segment_labels",
@@ -162,7 +163,6 @@ def train(
         raise ValueError("weights needs one weight per record")
     params = dict(params or {})
     started = time.monotonic()
-    groups, grouped_by = _groups(records)
     card: dict[str, Any] = {
         "trained_on": list(sources),
         "data_sha256": data_hash(records),
@@ -170,34 +170,49 @@ def train(
         "span_labels": dict(Counter(s["label"] for r in records for s in r["spans"])),
         "params": params,
         "threshold": DEFAULT_THRESHOLD,
-        "grouped_by": grouped_by,
+        "grouped_by": _groups(records)[1],
     }
     if holdout > 0:
-        split = GroupShuffleSplit(n_splits=1, test_size=holdout, random_state=seed)
-        fit_idx, test_idx = next(split.split(np.zeros(len(records)), groups=groups))
-        fit_part = [records[i] for i in fit_idx]
-        test_part = [records[i] for i in test_idx]
-        log.info("held-out fit on %d articles, testing on %d", len(fit_part), len(test_part))
-        fit_weights = None if weights is None else [weights[i] for i in fit_idx]
-        detector = Detector(_fit(fit_part, params, fit_weights, seed=seed))
-        texts = [r["text"] for r in test_part]
-        predicted = detector.label_many(texts)
-        report = evaluate(test_part, _by_id(test_part, predicted))
-        detector.templates, sites = batch_templates(test_part)
-        batch_report = evaluate(
-            test_part, _by_id(test_part, detector.label_many(texts, sites=sites))
+        _, card["heldout"] = measure_heldout(
+            records, holdout=holdout, seed=seed, params=params, weights=weights
         )
-        card["heldout"] = {
-            "split": f"{holdout:.0%} of the articles, grouped by {grouped_by}, seed {seed}",
-            "articles": len(test_part),
-            "sources": sorted({str(r.get("source", "?")) for r in test_part}),
-            "metrics": report,
-            "batch_metrics": batch_report,
-        }
     model = _fit(records, params, weights, seed=seed)
     card["train_seconds"] = round(time.monotonic() - started, 1)
     model.card = card
     return model
+
+
+def measure_heldout(
+    records: Sequence[Mapping[str, Any]],
+    *,
+    holdout: float = HOLDOUT_SHARE,
+    seed: int = 0,
+    params: Mapping[str, Any] | None = None,
+    weights: Sequence[float] | None = None,
+) -> tuple[Model, dict[str, Any]]:
+    """The model fitted on all but a ``holdout`` share of ``records`` (grouped by source, else
+    by article) and its figures on that share, article by article and with each held-out site
+    as one batch: what :func:`train` puts on the card as ``heldout``."""
+    groups, grouped_by = _groups(records)
+    split = GroupShuffleSplit(n_splits=1, test_size=holdout, random_state=seed)
+    fit_idx, test_idx = next(split.split(np.zeros(len(records)), groups=groups))
+    fit_part = [records[i] for i in fit_idx]
+    test_part = [records[i] for i in test_idx]
+    log.info("held-out fit on %d articles, testing on %d", len(fit_part), len(test_part))
+    fit_weights = None if weights is None else [weights[i] for i in fit_idx]
+    model = _fit(fit_part, dict(params or {}), fit_weights, seed=seed)
+    detector = Detector(model)
+    texts = [r["text"] for r in test_part]
+    report = evaluate(test_part, _by_id(test_part, detector.label_many(texts)))
+    detector.templates, sites = batch_templates(test_part)
+    batch_report = evaluate(test_part, _by_id(test_part, detector.label_many(texts, sites=sites)))
+    return model, {
+        "split": f"{holdout:.0%} of the articles, grouped by {grouped_by}, seed {seed}",
+        "articles": len(test_part),
+        "sources": sorted({str(r.get("source", "?")) for r in test_part}),
+        "metrics": report,
+        "batch_metrics": batch_report,
+    }
 
 
 def _by_id(records: Sequence[Mapping[str, Any]], predicted: Sequence[Any]) -> dict[str, Any]:

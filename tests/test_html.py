@@ -235,7 +235,6 @@ def test_batch_mode_extracts_each_page_once(tmp_path: Path, trafilatura: None,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """The counting pass logs each page's main text; the labeling pass takes it from there,
     and the result is that of extracting every page twice (no room for the spool)."""
-    import shutil as shell
     from collections import namedtuple
 
     import detector.io
@@ -252,7 +251,7 @@ def test_batch_mode_extracts_each_page_once(tmp_path: Path, trafilatura: None,
     ok("strip", str(folder), "-o", str(tmp_path / "once"), "--quiet", "-j", "1")
     assert len(calls) == 6
     usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr(shell, "disk_usage", lambda path: usage(2**31, 2**31 - 2**20, 2**20))
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(2**31, 2**31 - 2**20, 2**20))
     ok("strip", str(folder), "-o", str(tmp_path / "twice"), "--quiet", "-j", "1")
     assert len(calls) == 6 + 12
     for name in sorted(p.name for p in (tmp_path / "once").iterdir()):
