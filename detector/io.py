@@ -472,11 +472,17 @@ def _check_text(
 def _missing_field(
     where: str, name: str, fields: list[str], what: str, candidates: list[str] | None = None
 ) -> str:
-    listed = ", ".join(fields) if fields else "none"
+    listed = ", ".join(map(_shown, fields)) if fields else "none"
     candidates = fields if candidates is None else candidates
-    hint = f"; pass --text-field {candidates[0]}" if candidates else ""
+    hint = f"; pass --text-field {_shown(candidates[0])}" if candidates else ""
     plural = "columns" if what == "column" else "fields"
-    return f"{where} has no {what} '{name}' ({plural}: {listed}){hint}"
+    return f"{where} has no {what} '{_shown(name)}' ({plural}: {listed}){hint}"
+
+
+def _shown(name: str) -> str:
+    """A field name for a one-line message: line breaks and other control characters
+    escaped, everything else (umlauts too) as it is."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
 
 
 def _describe(value: Any) -> str:
