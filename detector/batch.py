@@ -278,23 +278,48 @@ def _in_order(
     func: Callable[..., Any], arguments: Iterator[tuple[Any, ...]], jobs: int
 ) -> Iterator[tuple[tuple[Any, ...], Any]]:
     """``(args, func(*args))`` for each of ``arguments``, in their order; with ``jobs`` > 1
-    computed in that many worker processes, a few tasks ahead of the caller."""
+    computed in that many worker processes, a few tasks ahead of the caller.
+
+    ``func`` (with what it binds: the detector and its template counts, tens of MB for a big
+    batch) goes to each worker once, not with every task. Where the platform can fork, the
+    workers are forked, so they start with the caller's imports and loaded model.
+    """
     if jobs == 1:
         for args in arguments:
             yield args, func(*args)
         return
-    from joblib import Parallel, delayed
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
-    sent: deque[tuple[Any, ...]] = deque()
-
-    def tasks() -> Iterator[Any]:
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork") if "fork" in methods else None
+    pool = ProcessPoolExecutor(jobs, context, initializer=_set_task, initargs=(func,))
+    ahead: deque[tuple[tuple[Any, ...], Any]] = deque()
+    try:
         for args in arguments:
-            sent.append(args)
-            yield delayed(func)(*args)
+            ahead.append((args, pool.submit(_do_task, *args)))
+            if len(ahead) > 2 * jobs:
+                args, future = ahead.popleft()
+                yield args, future.result()
+        while ahead:
+            args, future = ahead.popleft()
+            yield args, future.result()
+    finally:
+        pool.shutdown(cancel_futures=True)
 
-    with Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs") as parallel:
-        for done in parallel(tasks()):
-            yield sent.popleft(), done
+
+#: The function a worker process runs its tasks with (see _in_order).
+_task: Callable[..., Any] | None = None
+
+
+def _set_task(func: Callable[..., Any]) -> None:
+    global _task
+    _task = func
+
+
+def _do_task(*args: Any) -> Any:
+    assert _task is not None, "a worker runs tasks only after _set_task"
+    return _task(*args)
 
 
 def chunk_sites(chunk: Chunk, site_field: str | None, path: str = "input") -> list[str]:
@@ -330,7 +355,7 @@ def _results(
         sites = chunk_sites(chunk, site_field, path)
         entry = spool.entry(index) if spool is not None else None
         good = chunk.good
-        return detector, mode, [chunk.texts[k] for k in good], [sites[k] for k in good], entry
+        return [chunk.texts[k] for k in good], [sites[k] for k in good], entry
 
     in_chunks: deque[Chunk] = deque()
 
@@ -339,7 +364,7 @@ def _results(
             in_chunks.append(chunk)
             yield work(index, chunk)
 
-    for _, done in _in_order(_compute, arguments(), jobs):
+    for _, done in _in_order(functools.partial(_compute, detector, mode), arguments(), jobs):
         yield in_chunks.popleft(), done
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from detector.defaults import DEFAULT_KEEP, DEFAULT_THRESHOLD
 from detector.errors import ModelError
@@ -108,6 +109,14 @@ def _load_once(
     path: str | None, trust: bool, model: tuple[int, int], card: tuple[int, int] | None
 ) -> Model:
     return load_model(path, trust=trust)
+
+
+@functools.cache
+def _blas_threads() -> ThreadpoolController:
+    """The process's BLAS thread pools. Prediction runs them with one thread: its dense products
+    are small, and a second OpenBLAS thread spins more than it helps (about 10% of the CPU time
+    of a single-core run, and it competes with the other workers under --jobs)."""
+    return ThreadpoolController()
 
 
 def _reload(
@@ -248,7 +257,8 @@ class Detector:
         if len(table) == 0:
             return [[] for _ in texts]
         try:
-            proba = self.model.predict_proba(table)
+            with _blas_threads().limit(limits=1, user_api="blas"):
+                proba = self.model.predict_proba(table)
         except ValueError as exc:  # features of another detector version
             raise ModelError(
                 f"the model does not fit this detector's features ({exc}); retrain it with "

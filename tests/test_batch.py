@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import pickle
 from pathlib import Path
@@ -9,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from detector.batch import Spool, count_input, run
+from detector.batch import Spool, _in_order, count_input, run
 from detector.detect import Detector
-from detector.errors import DetectorError
+from detector.errors import DetectorError, InputError
 from detector.io import Input, Output
 from detector.segment import segment
 from detector.templates import count_templates
@@ -38,6 +39,31 @@ def test_jobs_give_the_same_output_in_order(tmp_path: Path, tiny_model_path: Pat
         outputs.append(out.read_text(encoding="utf-8"))
     assert outputs[0] == outputs[1]
     assert [json.loads(x)["n"] for x in outputs[1].splitlines()] == list(range(30))
+
+
+def _square_or_refuse(limit: int, x: int) -> int:
+    if x > limit:
+        raise InputError(f"input.jsonl, line {x}: too big")
+    return x * x
+
+
+def test_workers_return_results_in_order_and_raise_what_the_task_raised() -> None:
+    func = functools.partial(_square_or_refuse, 100)
+    assert [r for _, r in _in_order(func, ((x,) for x in range(20)), 2)] == [
+        x * x for x in range(20)
+    ]
+    refused = functools.partial(_square_or_refuse, 5)
+    with pytest.raises(InputError, match=r"^input.jsonl, line 6: too big$"):
+        list(_in_order(refused, ((x,) for x in range(20)), 2))
+
+
+def test_a_consumer_that_stops_early_leaves_no_worker_behind() -> None:
+    import multiprocessing
+
+    results = _in_order(functools.partial(_square_or_refuse, 100), ((x,) for x in range(50)), 2)
+    assert next(results) == ((0,), 0)
+    results.close()
+    assert multiprocessing.active_children() == []
 
 
 def test_loaded_detector_travels_as_its_path(tiny_model_path: Path) -> None:
@@ -129,3 +155,4 @@ def test_a_full_disk_under_the_spool_is_a_clear_error(tmp_path: Path) -> None:
     spool._file = Full()  # type: ignore[assignment]
     with pytest.raises(DetectorError, match="No space left on device.*--no-batch"):
         spool.append(["Some text."], np.zeros((1, 3)), np.array([1]), np.zeros((1, 8)))
+
