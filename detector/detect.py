@@ -35,6 +35,8 @@ __all__ = ["DEFAULT_THRESHOLD", "DEFAULT_KEEP", "Detector", "LabeledSpan"]
 
 #: Upper bound on labeling passes over one text (see Detector.label_many).
 MAX_STRIP_PASSES = 10
+#: Characters of text labeled in one batched prediction (see Detector.label_many).
+LABEL_CHARS = 2**20
 
 
 class LabeledSpan(NamedTuple):
@@ -78,6 +80,21 @@ def _relabel(
                 break
             j += 1
         out.append(span)
+    return out
+
+
+def _groups(texts: Sequence[str], budget: int) -> list[tuple[int, int]]:
+    """Consecutive index ranges covering ``texts``, each of at most ``budget`` characters
+    (or one text, when a single text is longer)."""
+    out = []
+    start, size = 0, 0
+    for i, text in enumerate(texts):
+        if size and size + len(text) > budget:
+            out.append((start, i))
+            start, size = i, 0
+        size += len(text)
+    if start < len(texts):
+        out.append((start, len(texts)))
     return out
 
 
@@ -196,7 +213,8 @@ class Detector:
         sites: Sequence[str] | None = None,
         prepared: Prepared | None = None,
     ) -> list[list[LabeledSpan]]:
-        """Label every segment of each text, batched over all texts.
+        """Label every segment of each text, in batched predictions of up to LABEL_CHARS
+        characters of text.
 
         ``sites`` names each text's site for the template counts (one site for all when
         omitted); it matters only with :attr:`templates`. ``prepared`` holds the texts'
@@ -210,6 +228,18 @@ class Detector:
         """
         if sites is None:
             sites = [ONE_SITE] * len(texts)
+        labeled: list[list[LabeledSpan]] = []
+        # A group of texts at a time: the features of a batch take some 20 times its text's
+        # memory, so a chunk of long articles is labeled in parts (the labels are the same).
+        for a, b in _groups(texts, LABEL_CHARS):
+            part = None if prepared is None else prepared.part(a, b)
+            labeled += self._label_group(texts[a:b], sites[a:b], part)
+        return labeled
+
+    def _label_group(
+        self, texts: Sequence[str], sites: Sequence[str], prepared: Prepared | None
+    ) -> list[list[LabeledSpan]]:
+        """:meth:`label_many` for one group of texts."""
         labeled = self._label_once(texts, sites, prepared)
         removed = [[(s.start, s.end) for s in self._to_remove(spans)] for spans in labeled]
         pending = [i for i, r in enumerate(removed) if r]

@@ -35,7 +35,7 @@ __all__ = ["CACHE_TEXTS", "CachedScorer"]
 #: Distinct segment texts whose first-pass text part is remembered (about 0.5 kB each).
 CACHE_TEXTS = 50_000
 #: Distinct new texts featurized at once, so that memory stays flat.
-FEATURIZE_ROWS = 4096
+FEATURIZE_ROWS = 1024
 
 
 @dataclass(frozen=True)

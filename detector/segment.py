@@ -20,9 +20,37 @@ __all__ = ["Segment", "segment", "segment_bounds", "remember_lines", "MAX_SEGMEN
 #: A segment longer than this is cut at a space, so one huge run-on line stays cheap to featurize.
 MAX_SEGMENT_CHARS = 3000
 
-#: Lines whose pieces are remembered (see _pieces): about a chunk's worth of articles.
-LINE_CACHE = 2**15
-_LINES: OrderedDict[str, tuple[tuple[int, int], ...]] = OrderedDict()
+#: Characters of lines whose pieces are remembered (see _pieces): a few chunks' worth of
+#: articles. A budget of characters, not of lines, since a whole article is often one line.
+LINE_CACHE_CHARS = 2**23
+
+
+class _LineCache:
+    """The pieces of recently segmented lines, first in first out within a character budget."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self._pieces: OrderedDict[str, tuple[tuple[int, int], ...]] = OrderedDict()
+        self._chars = 0
+
+    def get(self, line: str) -> tuple[tuple[int, int], ...] | None:
+        return self._pieces.get(line)
+
+    def put(self, line: str, pieces: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+        if line not in self._pieces:
+            self._chars += len(line)
+            while self._chars > self.budget and self._pieces:
+                old, _ = self._pieces.popitem(last=False)
+                self._chars -= len(old)
+        self._pieces[line] = pieces
+        return pieces
+
+    def clear(self) -> None:
+        self._pieces.clear()
+        self._chars = 0
+
+
+_LINES = _LineCache(LINE_CACHE_CHARS)
 
 #: Tokens that end with a period without ending a sentence (compared lower-cased, no period).
 ABBREVIATIONS = frozenset(
@@ -90,7 +118,7 @@ def segment_bounds(text: str) -> list[tuple[int, int, int]]:
         if not line.isspace():
             pieces = _LINES.get(line)
             if pieces is None:
-                pieces = _remember(line, _pieces(line))
+                pieces = _LINES.put(line, _pieces(line))
             bounds += [(pos + a, pos + b, line_no) for a, b in pieces]
             line_no += 1
         pos += len(line)
@@ -101,7 +129,7 @@ def remember_lines(text: str, segments: list[Segment]) -> None:
     """Remember the pieces of ``text``'s lines as ``segments`` (its :func:`segment`, made
     elsewhere) has them, so that segmenting a text with the same lines costs no cutting.
 
-    Lines are remembered, first in first out, up to :data:`LINE_CACHE` of them: a relabel
+    Lines are remembered, first in first out, up to :data:`LINE_CACHE_CHARS` characters: a relabel
     pass segments the cleaned text again, whose lines are mostly the original ones, and sites
     repeat their boilerplate lines across articles.
     """
@@ -114,18 +142,9 @@ def remember_lines(text: str, segments: list[Segment]) -> None:
             while row < len(segments) and segments[row].line == line_no:
                 pieces.append((segments[row].start - pos, segments[row].end - pos))
                 row += 1
-            _remember(line, tuple(pieces))
+            _LINES.put(line, tuple(pieces))
             line_no += 1
         pos += len(line)
-
-
-def _remember(
-    line: str, pieces: tuple[tuple[int, int], ...]
-) -> tuple[tuple[int, int], ...]:
-    if len(_LINES) >= LINE_CACHE:
-        _LINES.popitem(last=False)
-    _LINES[line] = pieces
-    return pieces
 
 
 def _pieces(line: str) -> tuple[tuple[int, int], ...]:

@@ -156,3 +156,29 @@ def test_a_full_disk_under_the_spool_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(DetectorError, match="No space left on device.*--no-batch"):
         spool.append(["Some text."], np.zeros((1, 3)), np.array([1]), np.zeros((1, 8)))
 
+
+def test_labeling_in_groups_of_texts_changes_no_label(
+    tmp_path: Path, tiny_model_path: Path, train_records: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import detector.detect as detect
+
+    records = _site_records(train_records)[:20]
+    src = tmp_path / "in.jsonl"
+    _write(src, records)
+    texts = [r["text"] for r in records]
+    sites = [r["source"] for r in records]
+    labeler = Detector.load(tiny_model_path)
+    with Spool.temporary() as spool:
+        labeler.templates = count_input(Input(str(src)), spool=spool)
+        prepared = spool.entry(0).read(texts)  # type: ignore[union-attr]
+        whole = labeler.label_many(texts, sites=sites, prepared=prepared)
+        monkeypatch.setattr(detect, "LABEL_CHARS", 1500)
+        assert len(detect._groups(texts, 1500)) > 5
+        for grouped in (labeler.label_many(texts, sites=sites, prepared=prepared),
+                        labeler.label_many(texts, sites=sites)):
+            # The same spans and labels; scores up to the rounding of the matrix products.
+            assert [[s[:3] for s in spans] for spans in grouped] == [
+                [s[:3] for s in spans] for spans in whole
+            ]
+            assert np.allclose([s.score for spans in grouped for s in spans],
+                               [s.score for spans in whole for s in spans], rtol=0, atol=1e-9)

@@ -181,3 +181,16 @@ def test_remembered_lines_give_what_cutting_gives(text: str, other: str) -> None
     remember_lines(text, segs)
     assert segment(text) == segs
     assert segment(other + "\n" + text) == expected
+
+
+def test_the_line_cache_keeps_to_its_character_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    module = sys.modules["detector.segment"]
+    cache = module._LineCache(100)
+    monkeypatch.setattr(module, "_LINES", cache)
+    text = "\n".join(f"Line number {i} of a long article, told in one go." for i in range(40))
+    assert segment(text) == _fresh(text)
+    assert 0 < cache._chars <= 100
+    assert cache._chars == sum(map(len, cache._pieces))
+    assert segment(text) == _fresh(text)  # what is still remembered gives the same pieces
