@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import os
 import shutil
 import tempfile
@@ -293,6 +294,8 @@ def _in_order(
 
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork") if "fork" in methods else None
+    if context is not None:
+        gc.freeze()  # a collection in a worker would write to every inherited object's page
     pool = ProcessPoolExecutor(jobs, context, initializer=_set_task, initargs=(func,))
     ahead: deque[tuple[tuple[Any, ...], Any]] = deque()
     try:
@@ -306,6 +309,7 @@ def _in_order(
             yield args, future.result()
     finally:
         pool.shutdown(cancel_futures=True)
+        gc.unfreeze()
 
 
 #: The function a worker process runs its tasks with (see _in_order).
