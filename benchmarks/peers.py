@@ -4,9 +4,13 @@
     python benchmarks/peers.py                    # 50 MB built from data/train.jsonl
     python benchmarks/peers.py --mb 500 --only detector-2   # peak memory on a big input
     python benchmarks/peers.py --corpus mine.jsonl --sample 5000
+    python benchmarks/peers.py --corpus ../shared/data/unlabeled/*.jsonl   # real scraped articles
+    python benchmarks/peers.py --repeat 3         # each row three times, median time
 
 Every row runs in a process of its own, timed wall-clock from start to exit, its peak memory
-the highest sum of the resident sizes of it and all its children (worker processes included).
+the highest sum of the resident sizes (RSS) of it and all its children (worker processes
+included), and the same sum of proportional sizes (PSS: a page shared by the parent and its
+forked workers counts once in all).
 trafilatura and jusText get each article as simple HTML, one <p> per line; the floor reads,
 parses and writes the JSONL and does nothing else. MB are the corpus file's bytes.
 """
@@ -29,6 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 ROWS = ("floor", "detector-1", "detector-1-nobatch", "detector-2", "trafilatura", "justext")
 POLL_SECONDS = 0.05
+PSS_EVERY = 10  # polls
 
 
 # -- the corpus -----------------------------------------------------------------------------
@@ -114,37 +119,49 @@ def run_worker(name: str, src: str, dst: str) -> None:
 # -- measuring ------------------------------------------------------------------------------
 
 
-def measure(command: list[str]) -> tuple[float, float]:
-    """Run ``command``; its wall-clock seconds and the peak RSS (MB) of its process tree."""
+def measure(command: list[str]) -> tuple[float, float, float]:
+    """Run ``command``; its wall-clock seconds and the peak RSS and PSS (MB) of its process
+    tree. PSS counts a page shared by n processes (forked workers share their parent's
+    imports and model) as 1/n in each; where the system does not report it, it is the RSS."""
     import psutil
 
     start = time.perf_counter()
     proc = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
+    peak_rss = peak_pss = 0
+    polls = 0
     while proc.poll() is None:
-        peak = max(peak, _tree_rss(proc))
+        # PSS reads every page map of every process: often enough to see the peak, rarely
+        # enough not to take CPU from the run on a small machine.
+        rss, pss = _tree_memory(proc, proportional=polls % PSS_EVERY == 0)
+        peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+        polls += 1
         time.sleep(POLL_SECONDS)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         error = proc.stderr.read().decode(errors="replace").strip().splitlines()
         raise SystemExit(f"{' '.join(command)} failed: {error[-1] if error else proc.returncode}")
-    return seconds, peak / 1e6
+    return seconds, peak_rss / 1e6, peak_pss / 1e6
 
 
-def _tree_rss(proc: object) -> int:
+def _tree_memory(proc: object, proportional: bool) -> tuple[int, int]:
+    """The summed RSS of ``proc`` and its children, and their summed PSS if ``proportional``
+    (else 0)."""
     import psutil
 
-    total = 0
+    rss = pss = 0
     try:
         members = [proc, *proc.children(recursive=True)]  # type: ignore[attr-defined]
     except psutil.Error:
-        return 0
+        return 0, 0
     for p in members:
         try:
-            total += p.memory_info().rss
+            info = p.memory_info()
+            rss += info.rss
+            if proportional:
+                pss += getattr(p.memory_full_info(), "pss", info.rss)
         except psutil.Error:
-            pass
-    return total
+            continue
+    return rss, pss
 
 
 def median_seconds(command: list[str], repeat: int = 3) -> float:
@@ -186,11 +203,14 @@ def worker_command(name: str, src: Path, dst: Path) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=50.0, help="size of the built corpus (MB)")
-    parser.add_argument("--corpus", help="a JSONL file with 'id' and 'text' instead")
+    parser.add_argument("--corpus", nargs="+",
+                        help="JSONL files with 'id' and 'text' instead (read as one corpus)")
     parser.add_argument("--sample", type=int,
                         help="run trafilatura and jusText on the first N articles only")
     parser.add_argument("--only", action="append", choices=ROWS,
                         help="run only these rows (repeatable); default all")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run each row this many times; the table shows the median time")
     parser.add_argument("--worker", nargs=3, metavar=("NAME", "IN", "OUT"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -202,8 +222,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="detector-bench-") as tmp:
         work = Path(tmp)
         distinct = None
-        if args.corpus:
-            src = Path(args.corpus)
+        if args.corpus and len(args.corpus) == 1:
+            src = Path(args.corpus[0])
+        elif args.corpus:
+            src = work / "corpus.jsonl"
+            with open(src, "wb") as out:
+                for name in args.corpus:
+                    out.write(Path(name).read_bytes())
         else:
             src = work / "corpus.jsonl"
             distinct = build_corpus(src, args.mb)
@@ -222,7 +247,7 @@ def main() -> int:
                   f"{articles / distinct:.0f} times: detector's per-segment caches hit on the "
                   "repeats; --mb 3 gives a corpus without repeats", flush=True)
 
-        results: dict[str, tuple[float, float, int, float]] = {}
+        results: dict[str, tuple[float, float, float, int, float]] = {}
         for row in rows:
             out = work / f"{row}.jsonl"
             if row.startswith("detector"):
@@ -233,9 +258,11 @@ def main() -> int:
                 command, n, mb = worker_command(row, src, out), articles, size
             else:
                 command, n, mb = worker_command(row, peer_src, out), peer_articles, peer_size
-            seconds, peak = measure(command)
-            results[row] = (seconds, peak, n, mb)
-            print(f"  {row}: {seconds:.1f} s", file=sys.stderr, flush=True)
+            runs = [measure(command) for _ in range(max(args.repeat, 1))]
+            seconds = statistics.median(r[0] for r in runs)
+            results[row] = (seconds, max(r[1] for r in runs), max(r[2] for r in runs), n, mb)
+            times = ", ".join(f"{r[0]:.1f}" for r in runs)
+            print(f"  {row}: {times} s", file=sys.stderr, flush=True)
             out.unlink(missing_ok=True)
 
         print_table(results)
@@ -256,13 +283,13 @@ NAMES = {
 }
 
 
-def print_table(results: dict[str, tuple[float, float, int, float]]) -> None:
+def print_table(results: dict[str, tuple[float, float, float, int, float]]) -> None:
     print(f"{'what':30} {'articles':>9} {'MB':>7} {'seconds':>8} {'MB/s':>7} {'articles/s':>10} "
-          f"{'peak RSS MB':>11}")
-    for row, (seconds, peak, n, mb) in results.items():
+          f"{'peak RSS MB':>11} {'peak PSS MB':>11}")
+    for row, (seconds, rss, pss, n, mb) in results.items():
         print(f"{NAMES[row]:30} {n:9,} {mb:7.1f} {seconds:8.1f} {mb / seconds:7.2f} "
-              f"{n / seconds:10,.0f} {peak:11,.0f}")
-    speed = {row: mb / seconds for row, (seconds, _, _, mb) in results.items()}
+              f"{n / seconds:10,.0f} {rss:11,.0f} {pss:11,.0f}")
+    speed = {row: mb / seconds for row, (seconds, _, _, _, mb) in results.items()}
     pairs = [(a, b) for a in ("detector-1", "detector-2")
              for b in ("trafilatura", "justext", "floor") if a in speed and b in speed]
     if "detector-1" in speed and "detector-2" in speed:
