@@ -15,6 +15,7 @@ import functools
 import gc
 import os
 import shutil
+import sys
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -282,36 +283,53 @@ def _in_order(
     computed in that many worker processes, a few tasks ahead of the caller.
 
     ``func`` (with what it binds: the detector and its template counts, tens of MB for a big
-    batch) goes to each worker once, not with every task. Where the platform can fork, the
-    workers are forked, so they start with the caller's imports and loaded model.
+    batch) goes to each worker once, not with every task. On Linux the workers are forked, so
+    they start with the caller's imports and loaded model (see :data:`FORK_WORKERS`).
     """
     if jobs == 1:
         for args in arguments:
             yield args, func(*args)
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork") if "fork" in methods else None
-    if context is not None:
-        gc.freeze()  # a collection in a worker would write to every inherited object's page
-    pool = ProcessPoolExecutor(jobs, context, initializer=_set_task, initargs=(func,))
     ahead: deque[tuple[tuple[Any, ...], Any]] = deque()
-    try:
-        for args in arguments:
-            ahead.append((args, pool.submit(_do_task, *args)))
-            if len(ahead) > 2 * jobs:
+    with _workers(jobs, func) as pool:
+        try:
+            for args in arguments:
+                ahead.append((args, pool.submit(_do_task, *args)))
+                if len(ahead) > 2 * jobs:
+                    args, future = ahead.popleft()
+                    yield args, future.result()
+            while ahead:
                 args, future = ahead.popleft()
                 yield args, future.result()
-        while ahead:
-            args, future = ahead.popleft()
-            yield args, future.result()
-    finally:
-        pool.shutdown(cancel_futures=True)
-        gc.unfreeze()
+        finally:
+            for _, future in ahead:  # the caller stopped early: drop the work queued ahead
+                future.cancel()
 
 
+@contextlib.contextmanager
+def _workers(jobs: int, func: Callable[..., Any]) -> Iterator[Any]:
+    """An executor of ``jobs`` processes that run :func:`_do_task` with ``func``."""
+    if FORK_WORKERS:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        gc.freeze()  # a collection in a worker would write to every inherited object's page
+        context = multiprocessing.get_context("fork")
+        pool = ProcessPoolExecutor(jobs, context, initializer=_set_task, initargs=(func,))
+        try:
+            yield pool
+        finally:
+            pool.shutdown(cancel_futures=True)
+            gc.unfreeze()
+    else:
+        from joblib.externals.loky import get_reusable_executor
+
+        yield get_reusable_executor(jobs, initializer=_set_task, initargs=(func,))
+
+
+#: Whether worker processes are forked (on Linux), else started by joblib's loky. Forking is
+#: not safe on macOS, where system libraries may crash in a forked child.
+FORK_WORKERS = sys.platform.startswith("linux")
 #: The function a worker process runs its tasks with (see _in_order).
 _task: Callable[..., Any] | None = None
 
