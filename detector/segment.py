@@ -22,7 +22,7 @@ MAX_SEGMENT_CHARS = 3000
 
 #: Characters of lines whose pieces are remembered (see _pieces): a few chunks' worth of
 #: articles. A budget of characters, not of lines, since a whole article is often one line.
-LINE_CACHE_CHARS = 2**23
+LINE_CACHE_CHARS = 2**22
 
 
 class _LineCache:

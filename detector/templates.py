@@ -96,7 +96,7 @@ class TemplateError(DetectorError):
 
 
 #: Segment texts whose shapes and bucket keys are remembered per process (see _shaped).
-SHAPE_CACHE = 2**16
+SHAPE_CACHE = 2**14
 
 
 def exact_shape(text: str) -> str:
