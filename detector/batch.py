@@ -27,7 +27,7 @@ import numpy as np
 
 from detector.detect import Detector
 from detector.errors import DetectorError, InputError
-from detector.html import PageLog, fingerprint
+from detector.html import PageLog, extract_pages, fingerprint
 from detector.io import DEFAULT_CHUNK_ROWS, Chunk, Input, Output, TableWriter
 from detector.segment import Segment, segment_bounds
 from detector.templates import (
@@ -214,9 +214,12 @@ def run(
     stats = RunStats()
     if spool is not None:
         spool.finish()  # the main texts of HTML pages come from its page log from now on
+    source.defer_pages = True  # HTML pages are extracted where the chunk is labeled
     chunks = source.chunks(chunk_rows)
     with output.writer() as writer:
-        results = _results(detector, chunks, mode, jobs, site_field, source.path, spool)
+        results = _results(
+            detector, chunks, mode, jobs, site_field, source.path, spool, source.on_error
+        )
         for chunk, done in results:
             _write(chunk, done, mode, writer, source.text_field, stats)
             if progress is not None:
@@ -243,14 +246,27 @@ def count_input(
     table = TemplateTable() if table is None else table
     if spool is not None:
         source.pages = spool.pages  # the labeling pass takes the extracted HTML from there
+    source.defer_pages = True  # HTML pages are extracted where the chunk is counted
 
-    def work(chunk: Chunk) -> tuple[list[str], list[str]]:
+    def work(chunk: Chunk) -> tuple[Any, ...]:
         sites = chunk_sites(chunk, site_field, source.path)
-        return [chunk.texts[k] for k in chunk.good], [sites[k] for k in chunk.good]
+        good = chunk.good
+        texts, sites = [chunk.texts[k] for k in good], [sites[k] for k in good]
+        return texts, sites, _pending_pages(chunk, good), source.on_error
 
-    for (texts, _), (shaped, bounds) in _in_order(
-        _count_chunk, map(work, source.chunks(chunk_rows)), jobs
+    arguments = map(work, source.chunks(chunk_rows))
+    for (texts, _, pending, _), (shaped, bounds, found, failed) in _in_order(
+        _count_chunk, arguments, jobs
     ):
+        if found and spool is not None:
+            for i, main in found.items():  # in reading order, as the labeling pass meets them
+                spool.pages.remember(texts[i], main)
+        if found or failed:
+            texts = [
+                _page_text(found[i], pending[i][1]) if i in found else t
+                for i, t in enumerate(texts)
+                if i not in failed
+            ]
         article_of = np.repeat(np.arange(len(texts)), shaped.sizes)
         table.update(shaped, functools.partial(_segment_text, texts, article_of, bounds))
         if spool is not None:
@@ -264,16 +280,73 @@ def _segment_text(texts: list[str], article_of: np.ndarray, bounds: np.ndarray, 
     return texts[article_of[row]][bounds[row, 0] : bounds[row, 1]]
 
 
-def _count_chunk(texts: list[str], sites: list[str]) -> tuple[Shaped, np.ndarray]:
-    """Segment and shape one chunk's articles (in a worker process when jobs > 1): what the
-    table counts, and the (start, end, line) of every segment for the spool."""
+def _count_chunk(
+    texts: list[str],
+    sites: list[str],
+    pending: dict[int, tuple[str, bool]],
+    on_error: str,
+) -> tuple[Shaped, np.ndarray, dict[int, str], dict[int, str]]:
+    """Extract the ``pending`` HTML pages of one chunk's articles, then segment and shape
+    them (in a worker process when jobs > 1): what the table counts, the (start, end, line)
+    of every segment for the spool, and the pages' main texts and failures (see
+    :func:`_extracted`)."""
+    texts, sites, found, failed = _extracted(texts, sites, pending, on_error)
     bounds = [segment_bounds(t) for t in texts]
     shaped = shape_articles(
         sites, [[text[a:b] for a, b, _ in rows] for text, rows in zip(texts, bounds)]
     )
     n = sum(map(len, bounds))
     flat = chain.from_iterable(chain.from_iterable(bounds))
-    return shaped, np.fromiter(flat, dtype=np.int32, count=3 * n).reshape(-1, 3)
+    return shaped, np.fromiter(flat, dtype=np.int32, count=3 * n).reshape(-1, 3), found, failed
+
+
+def _pending_pages(chunk: Chunk, good: list[int]) -> dict[int, tuple[str, bool]]:
+    """The chunk's pending HTML pages by their place among its ``good`` rows."""
+    if not chunk.pending:
+        return {}
+    return {
+        i: (chunk.pending[k].where, chunk.pending[k].whole_file)
+        for i, k in enumerate(good)
+        if k in chunk.pending
+    }
+
+
+def _extracted(
+    texts: list[str], sites: list[str], pending: dict[int, tuple[str, bool]], on_error: str
+) -> tuple[list[str], list[str], dict[int, str], dict[int, str]]:
+    """The texts and sites of the articles left once the ``pending`` pages are extracted, and
+    the pages' main texts and failures, by their place in ``texts``."""
+    if not pending:
+        return texts, sites, {}, {}
+    found, failed = extract_pages(texts, pending, on_error)
+    keep = [i for i in range(len(texts)) if i not in failed]
+    texts = [_page_text(found[i], pending[i][1]) if i in found else texts[i] for i in keep]
+    return texts, [sites[i] for i in keep], found, failed
+
+
+def _page_text(main: str, whole_file: bool) -> str:
+    """A page's main text as an article: that of a whole file ends with a line break."""
+    return main + ("\n" if whole_file else "")
+
+
+def _settle(chunk: Chunk, found: dict[int, str], failed: dict[int, str]) -> None:
+    """Put the main texts a worker extracted into ``chunk`` (places among its good rows); a
+    page without one makes its row a skipped one, passed through as it came."""
+    if not chunk.pending:
+        return
+    good = chunk.good
+    for i, main in found.items():
+        chunk.texts[good[i]] = _page_text(main, chunk.pending[good[i]].whole_file)
+    for i, reason in failed.items():
+        k = good[i]
+        page = chunk.pending[k]
+        chunk.skipped[k] = reason
+        chunk.texts[k] = ""
+        if page.row is not None:
+            chunk.rows[k] = page.row
+        if page.id is not None:
+            chunk.ids[k] = page.id
+    chunk.pending.clear()
 
 
 def _in_order(
@@ -370,14 +443,17 @@ def _results(
     site_field: str | None = None,
     path: str = "input",
     spool: Spool | None = None,
+    on_error: str = "fail",
 ) -> Iterator[tuple[Chunk, list[Any]]]:
-    """Each chunk with the results for its good rows, in input order."""
+    """Each chunk with the results for its good rows, in input order (its HTML pages
+    extracted where it was processed, and those without a main text skipped)."""
 
     def work(index: int, chunk: Chunk) -> tuple[Any, ...]:
         sites = chunk_sites(chunk, site_field, path)
         entry = spool.entry(index) if spool is not None else None
         good = chunk.good
-        return [chunk.texts[k] for k in good], [sites[k] for k in good], entry
+        texts, sites = [chunk.texts[k] for k in good], [sites[k] for k in good]
+        return texts, sites, entry, _pending_pages(chunk, good), on_error
 
     in_chunks: deque[Chunk] = deque()
 
@@ -386,8 +462,12 @@ def _results(
             in_chunks.append(chunk)
             yield work(index, chunk)
 
-    for _, done in _in_order(functools.partial(_compute, detector, mode), arguments(), jobs):
-        yield in_chunks.popleft(), done
+    for _, (done, found, failed) in _in_order(
+        functools.partial(_compute, detector, mode), arguments(), jobs
+    ):
+        chunk = in_chunks.popleft()
+        _settle(chunk, found, failed)
+        yield chunk, done
 
 
 def _compute(
@@ -396,15 +476,20 @@ def _compute(
     texts: list[str],
     sites: list[str],
     entry: SpoolEntry | None = None,
-) -> list[Any]:
-    """The work on one chunk's texts; runs in a worker process when jobs > 1."""
+    pending: dict[int, tuple[str, bool]] | None = None,
+    on_error: str = "fail",
+) -> tuple[list[Any], dict[int, str], dict[int, str]]:
+    """The work on one chunk's texts, once its ``pending`` HTML pages are extracted; runs in
+    a worker process when jobs > 1. Returns the results of the articles left, and the pages'
+    main texts and failures (see :func:`_settle`)."""
+    texts, sites, found, failed = _extracted(texts, sites, pending or {}, on_error)
     prepared = entry.read(texts) if entry is not None else None
     if mode == "label":
         labeled = detector.label_many(texts, sites=sites, prepared=prepared)
-        return [[s.to_dict() for s in spans] for spans in labeled]
+        return [[s.to_dict() for s in spans] for spans in labeled], found, failed
     if mode == "mark":
-        return detector.mark_many(texts, sites=sites, prepared=prepared)
-    return detector.strip_many(texts, sites=sites, prepared=prepared)
+        return detector.mark_many(texts, sites=sites, prepared=prepared), found, failed
+    return detector.strip_many(texts, sites=sites, prepared=prepared), found, failed
 
 
 def _write(

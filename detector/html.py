@@ -20,6 +20,7 @@ __all__ = [
     "PageLog",
     "TRAFILATURA_OPTIONS",
     "check_available",
+    "extract_pages",
     "extract_text",
     "fingerprint",
     "is_html",
@@ -74,6 +75,25 @@ def extract_text(html: str, where: str) -> str:
     if not text or not text.strip():
         raise InputError(f"{where}: no main text found in the HTML")
     return text
+
+
+def extract_pages(
+    texts: list[str], pending: dict[int, tuple[str, bool]], on_error: str = "fail"
+) -> tuple[dict[int, str], dict[int, str]]:
+    """The main text of each ``pending`` page of ``texts`` (index -> (where it came from,
+    whether it is a whole file)), and the pages without one, each with its error. With
+    ``on_error="fail"`` the first such page raises.
+    """
+    found: dict[int, str] = {}
+    failed: dict[int, str] = {}
+    for k, (where, _) in sorted(pending.items()):
+        try:
+            found[k] = extract_text(texts[k], where)
+        except InputError as exc:
+            if on_error == "fail":
+                raise
+            failed[k] = str(exc)
+    return found, failed
 
 
 def check_available() -> None:

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from detector.errors import DataError, EmptyInputError, InputError
 from detector.html import HTML_SUFFIXES, PageLog, check_available, extract_text, is_html
@@ -54,6 +54,19 @@ TABLE_SUFFIXES = {
 }
 
 
+class PendingPage(NamedTuple):
+    """An HTML page read as its markup, its main text still to be extracted."""
+
+    #: Where it came from (file, line or row), for the error when it has no main text.
+    where: str
+    #: A whole file, whose text ends with a line break.
+    whole_file: bool
+    #: What the row and its id become when the page has no main text (a JSONL row then goes
+    #: out as the line it was, named by its line number, as an unreadable line does).
+    row: Any = None
+    id: str | None = None
+
+
 @dataclass
 class Chunk:
     """Some articles of an input: their texts and ids, and the rows they came from.
@@ -71,6 +84,8 @@ class Chunk:
     extracted: set[int] = field(default_factory=set)
     #: The part file the chunk comes from, for a folder of tables ("" otherwise).
     part: str = ""
+    #: Rows whose text is an HTML page still to be extracted (see Input.defer_pages).
+    pending: dict[int, PendingPage] = field(default_factory=dict)
 
     @property
     def good(self) -> list[int]:
@@ -132,6 +147,10 @@ class Input:
     #: The main texts of HTML pages a first pass over this input extracted (template counting
     #: passes log them, labeling passes take them from there).
     pages: PageLog | None = field(default=None, repr=False, compare=False)
+    #: Leave the main-text extraction of HTML pages to whoever processes the chunks (worker
+    #: processes, with --jobs): a page the log does not know is read as its markup and noted
+    #: in :attr:`Chunk.pending` (see :func:`detector.html.extract_pages`).
+    defer_pages: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.on_error not in ON_ERROR:
@@ -145,12 +164,27 @@ class Input:
         if self.html or self.kind == "html":
             check_available()
 
-    def page_text(self, text: str, where: str, name: str = "", *, whole_file: bool = False) -> str:
+    def page_text(
+        self,
+        text: str,
+        where: str,
+        name: str = "",
+        *,
+        whole_file: bool = False,
+        chunk: Chunk | None = None,
+    ) -> str:
         """``text`` itself, or its main text when it is HTML (``html``, or by the file name);
-        the text of a whole file ends with a line break, as text files do."""
+        the text of a whole file ends with a line break, as text files do.
+
+        With :attr:`defer_pages`, a page that is not in the page log comes back as it is and
+        is noted as pending in ``chunk``, whose next row it is.
+        """
         if self.html or is_html(name):
             pages = self.pages
             main = None if pages is None or pages.writing else pages.recall(text)
+            if main is None and self.defer_pages and chunk is not None:
+                chunk.pending[len(chunk.texts)] = PendingPage(where, whole_file)
+                return text
             if main is None:
                 main = extract_text(text, where)
                 if pages is not None and pages.writing:
@@ -208,7 +242,9 @@ class Input:
                 chunk.rows.append(data)
                 try:
                     text = self.decode(data, str(p))
-                    chunk.texts.append(self.page_text(text, str(p), p.name, whole_file=True))
+                    chunk.texts.append(
+                        self.page_text(text, str(p), p.name, whole_file=True, chunk=chunk)
+                    )
                 except InputError as exc:
                     if self.on_error == "fail":
                         raise
@@ -247,7 +283,9 @@ class Input:
                     if not line.strip():
                         continue
                     record = self._parse_jsonl(line, line_no)
-                    text = self.page_text(record[self.text_field], f"{self.path} line {line_no}")
+                    text = self.page_text(
+                        record[self.text_field], f"{self.path} line {line_no}", chunk=chunk
+                    )
                 except InputError as exc:
                     if self.on_error == "fail":
                         raise
@@ -256,8 +294,13 @@ class Input:
                     chunk.texts.append("")
                     chunk.ids.append(f"{self.id_prefix}{line_no}")
                 else:
+                    k = len(chunk.texts)
+                    if k in chunk.pending:
+                        chunk.pending[k] = chunk.pending[k]._replace(
+                            row=RawLine(raw), id=f"{self.id_prefix}{line_no}"
+                        )
                     if self.html:
-                        chunk.extracted.add(len(chunk.texts))
+                        chunk.extracted.add(k)
                     chunk.rows.append(record)
                     chunk.texts.append(text)
                     chunk.ids.append(
@@ -352,7 +395,7 @@ class Input:
                     raise InputError(
                         f"{where}: column '{self.text_field}' is not text (got {_describe(value)})"
                     )
-                value = self.page_text(value, where)
+                value = self.page_text(value, where, chunk=chunk)
             except InputError as exc:
                 if self.on_error == "fail":
                     raise

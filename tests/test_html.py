@@ -190,7 +190,8 @@ def test_label_html_carries_the_text_its_offsets_point_into(trafilatura: None) -
     assert any(a.startswith(PAGES["en-freight.html"]["advert"]) for a in adverts)
 
 
-def test_page_without_main_text(tmp_path: Path, trafilatura: None) -> None:
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_page_without_main_text(jobs: str, tmp_path: Path, trafilatura: None) -> None:
     empty = tmp_path / "empty.html"
     empty.write_text("<html><body><script>var page = 1;</script><img src='a.png'></body></html>",
                      encoding="utf-8")
@@ -201,13 +202,13 @@ def test_page_without_main_text(tmp_path: Path, trafilatura: None) -> None:
     src = tmp_path / "pages.jsonl"
     rows = [{"id": "empty", "html": empty.read_text(encoding="utf-8")}, *_pages_table()]
     src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    result = invoke("strip", str(src), "--html", "--text-field", "html")
+    result = invoke("strip", str(src), "--html", "--text-field", "html", "-j", jobs)
     assert result.exit_code == 1
     assert result.stderr == f"Error: {src} line 1: no main text found in the HTML\n"
 
     out = tmp_path / "clean.jsonl"
     ok("strip", str(src), "-o", str(out), "--html", "--text-field", "html",
-       "--on-error", "skip")
+       "--on-error", "skip", "-j", jobs)
     lines = out.read_text(encoding="utf-8").splitlines()
     assert json.loads(lines[0]) == rows[0]  # passed through unchanged
     report = [json.loads(x) for x in Path(f"{out}.errors.jsonl").read_text().splitlines()]
@@ -237,6 +238,7 @@ def test_batch_mode_extracts_each_page_once(tmp_path: Path, trafilatura: None,
     and the result is that of extracting every page twice (no room for the spool)."""
     from collections import namedtuple
 
+    import detector.html
     import detector.io
 
     folder = tmp_path / "scrape"
@@ -245,9 +247,12 @@ def test_batch_mode_extracts_each_page_once(tmp_path: Path, trafilatura: None,
         for page in PAGES:
             shutil.copy(HTML / page, folder / f"{k}-{page}")
     calls: list[str] = []
-    extract = detector.io.extract_text
-    monkeypatch.setattr(detector.io, "extract_text",
-                        lambda html, where: calls.append(where) or extract(html, where))
+    extract = detector.html.extract_text
+    # Pages are extracted where their chunk is processed (detector.html.extract_pages), or
+    # while reading (detector.io) by commands that process in this process only.
+    for module in (detector.html, detector.io):
+        monkeypatch.setattr(module, "extract_text",
+                            lambda html, where: calls.append(where) or extract(html, where))
     ok("strip", str(folder), "-o", str(tmp_path / "once"), "--quiet", "-j", "1")
     assert len(calls) == 6
     usage = namedtuple("usage", "total used free")
@@ -257,3 +262,29 @@ def test_batch_mode_extracts_each_page_once(tmp_path: Path, trafilatura: None,
     for name in sorted(p.name for p in (tmp_path / "once").iterdir()):
         assert (tmp_path / "once" / name).read_text(encoding="utf-8") == (
             tmp_path / "twice" / name).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("batch", ["--batch", "--no-batch"])
+def test_pages_are_extracted_in_the_worker_processes(batch: str, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --jobs 2 trafilatura runs where the chunk is processed, not in the main process,
+    and the output is that of one process."""
+    import detector.html
+
+    folder = tmp_path / "scrape"
+    folder.mkdir()
+    for k in range(3):
+        for page in PAGES:
+            shutil.copy(HTML / page, folder / f"{k}-{page}")
+    ok("strip", str(folder), "-o", str(tmp_path / "one"), "--quiet", "-j", "1", batch)
+    calls: list[str] = []
+    extract = detector.html.extract_text
+    monkeypatch.setattr(detector.html, "extract_text",
+                        lambda html, where: calls.append(where) or extract(html, where))
+    ok("strip", str(folder), "-o", str(tmp_path / "two"), "--quiet", "-j", "2", batch)
+    assert calls == []  # the forked workers extracted every page, each in its own copy
+    names = sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "two").iterdir())
+    for name in names:
+        assert (tmp_path / "one" / name).read_text(encoding="utf-8") == (
+            tmp_path / "two" / name).read_text(encoding="utf-8")
