@@ -57,6 +57,10 @@ SITE_FIELDS = ("url", "source")
 
 MODES = ("strip", "mark", "label")
 
+#: Whether worker processes are forked (on Linux), else started by joblib's loky. Forking is
+#: not safe on macOS, where system libraries may crash in a forked child.
+FORK_WORKERS = sys.platform.startswith("linux")
+
 
 @dataclass
 class RunStats:
@@ -261,12 +265,7 @@ def count_input(
         if found and spool is not None:
             for i, main in found.items():  # in reading order, as the labeling pass meets them
                 spool.pages.remember(texts[i], main)
-        if found or failed:
-            texts = [
-                _page_text(found[i], pending[i][1]) if i in found else t
-                for i, t in enumerate(texts)
-                if i not in failed
-            ]
+        texts = _with_pages(texts, pending, found, failed)
         article_of = np.repeat(np.arange(len(texts)), shaped.sizes)
         table.update(shaped, functools.partial(_segment_text, texts, article_of, bounds))
         if spool is not None:
@@ -319,9 +318,24 @@ def _extracted(
     if not pending:
         return texts, sites, {}, {}
     found, failed = extract_pages(texts, pending, on_error)
-    keep = [i for i in range(len(texts)) if i not in failed]
-    texts = [_page_text(found[i], pending[i][1]) if i in found else texts[i] for i in keep]
-    return texts, [sites[i] for i in keep], found, failed
+    kept_sites = [site for i, site in enumerate(sites) if i not in failed]
+    return _with_pages(texts, pending, found, failed), kept_sites, found, failed
+
+
+def _with_pages(
+    texts: list[str],
+    pending: dict[int, tuple[str, bool]],
+    found: dict[int, str],
+    failed: dict[int, str],
+) -> list[str]:
+    """``texts`` with each extracted page's main text in place and the failed pages left out."""
+    if not (found or failed):
+        return texts
+    return [
+        _page_text(found[i], pending[i][1]) if i in found else text
+        for i, text in enumerate(texts)
+        if i not in failed
+    ]
 
 
 def _page_text(main: str, whole_file: bool) -> str:
@@ -346,6 +360,8 @@ def _settle(chunk: Chunk, found: dict[int, str], failed: dict[int, str]) -> None
             chunk.rows[k] = page.row
         if page.id is not None:
             chunk.ids[k] = page.id
+        if page.name is not None:
+            chunk.names[k] = page.name
     chunk.pending.clear()
 
 
@@ -400,9 +416,6 @@ def _workers(jobs: int, func: Callable[..., Any]) -> Iterator[Any]:
         yield get_reusable_executor(jobs, initializer=_set_task, initargs=(func,))
 
 
-#: Whether worker processes are forked (on Linux), else started by joblib's loky. Forking is
-#: not safe on macOS, where system libraries may crash in a forked child.
-FORK_WORKERS = sys.platform.startswith("linux")
 #: The function a worker process runs its tasks with (see _in_order).
 _task: Callable[..., Any] | None = None
 

@@ -61,10 +61,12 @@ class PendingPage(NamedTuple):
     where: str
     #: A whole file, whose text ends with a line break.
     whole_file: bool
-    #: What the row and its id become when the page has no main text (a JSONL row then goes
-    #: out as the line it was, named by its line number, as an unreadable line does).
+    #: What the row, its id and its output name become when the page has no main text: it then
+    #: goes out as it came, as an unreadable row does (a JSONL row as the line it was, named
+    #: by its line number; a file under its own name).
     row: Any = None
     id: str | None = None
+    name: str | None = None
 
 
 @dataclass
@@ -252,6 +254,8 @@ class Input:
                     chunk.skipped[k] = str(exc)
                     chunk.names[k] = p.name  # passed through unchanged, under its own name
                 else:
+                    if k in chunk.pending:
+                        chunk.pending[k] = chunk.pending[k]._replace(name=p.name)
                     if self.html or is_html(p.name):
                         chunk.extracted.add(k)
             yield chunk

@@ -288,3 +288,24 @@ def test_pages_are_extracted_in_the_worker_processes(batch: str, tmp_path: Path,
     for name in names:
         assert (tmp_path / "one" / name).read_text(encoding="utf-8") == (
             tmp_path / "two" / name).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_folder_page_without_main_text_is_passed_through_under_its_name(
+    jobs: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "scrape"
+    folder.mkdir()
+    for page in PAGES:
+        shutil.copy(HTML / page, folder / page)
+    empty = b"<html><body><script>var page = 1;</script></body></html>"
+    (folder / "empty.html").write_bytes(empty)
+    out = tmp_path / "clean"
+    ok("strip", str(folder), "-o", str(out), "--on-error", "skip", "-j", jobs, "--quiet")
+    assert (out / "empty.html").read_bytes() == empty
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["empty.html", *(Path(page).stem + ".txt" for page in PAGES)]
+    )
+    report = [json.loads(x) for x in Path(f"{out}.errors.jsonl").read_text().splitlines()]
+    assert report == [{"id": "empty", "error": f"{folder / 'empty.html'}: no main text found "
+                                                "in the HTML"}]
