@@ -168,8 +168,8 @@ def jobs_option(command: Callable[..., Any]) -> Callable[..., Any]:
         "--jobs",
         "-j",
         type=click.IntRange(min=0),
-        default=1,
-        show_default=True,
+        default=0,
+        show_default="one per core",
         help="Worker processes for tables and folders (0: one per core).",
     )(command)
 
@@ -303,7 +303,8 @@ def _run(
     )
     sink = Output(output, "jsonl") if mode == "label" else Output.like(output, source)
     detector = _load_detector(model_path, threshold, trust_model, drop)
-    jobs = jobs or os.cpu_count() or 1
+    # One article (a text or HTML file, stdin) is one chunk: no worker would share the work.
+    jobs = 1 if source.kind in ("text", "html", "stdin") else jobs or os.cpu_count() or 1
     with _batch_templates(source, templates_path, batch, site_field, jobs, quiet) as counted:
         detector.templates, spool = counted
         progress = _Progress(quiet)
