@@ -27,7 +27,7 @@ import numpy as np
 
 from detector.detect import Detector
 from detector.errors import DetectorError, InputError
-from detector.html import PageLog, extract_pages, fingerprint
+from detector.html import PageLog, as_article, extract_pages, fingerprint
 from detector.io import DEFAULT_CHUNK_ROWS, Chunk, Input, Output, TableWriter
 from detector.segment import Segment, segment_bounds
 from detector.templates import (
@@ -332,15 +332,10 @@ def _with_pages(
     if not (found or failed):
         return texts
     return [
-        _page_text(found[i], pending[i][1]) if i in found else text
+        as_article(found[i], pending[i][1]) if i in found else text
         for i, text in enumerate(texts)
         if i not in failed
     ]
-
-
-def _page_text(main: str, whole_file: bool) -> str:
-    """A page's main text as an article: that of a whole file ends with a line break."""
-    return main + ("\n" if whole_file else "")
 
 
 def _settle(chunk: Chunk, found: dict[int, str], failed: dict[int, str]) -> None:
@@ -350,7 +345,7 @@ def _settle(chunk: Chunk, found: dict[int, str], failed: dict[int, str]) -> None
         return
     good = chunk.good
     for i, main in found.items():
-        chunk.texts[good[i]] = _page_text(main, chunk.pending[good[i]].whole_file)
+        chunk.texts[good[i]] = as_article(main, chunk.pending[good[i]].whole_file)
     for i, reason in failed.items():
         k = good[i]
         page = chunk.pending[k]

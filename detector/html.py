@@ -20,6 +20,7 @@ __all__ = [
     "PageLog",
     "TRAFILATURA_OPTIONS",
     "check_available",
+    "as_article",
     "extract_pages",
     "extract_text",
     "fingerprint",
@@ -75,6 +76,12 @@ def extract_text(html: str, where: str) -> str:
     if not text or not text.strip():
         raise InputError(f"{where}: no main text found in the HTML")
     return text
+
+
+def as_article(main: str, whole_file: bool) -> str:
+    """A page's main text as an article: that of a whole file ends with a line break, as text
+    files do."""
+    return main + ("\n" if whole_file else "")
 
 
 def extract_pages(

@@ -25,7 +25,14 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from detector.errors import DataError, EmptyInputError, InputError
-from detector.html import HTML_SUFFIXES, PageLog, check_available, extract_text, is_html
+from detector.html import (
+    HTML_SUFFIXES,
+    PageLog,
+    as_article,
+    check_available,
+    extract_text,
+    is_html,
+)
 
 __all__ = [
     "Chunk",
@@ -191,7 +198,7 @@ class Input:
                 main = extract_text(text, where)
                 if pages is not None and pages.writing:
                     pages.remember(text, main)
-            return main + ("\n" if whole_file else "")
+            return as_article(main, whole_file)
         return text
 
     def decode(self, data: bytes, path: str, line_no: int | None = None) -> str:
