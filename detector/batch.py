@@ -28,7 +28,7 @@ import numpy as np
 from detector.detect import Detector
 from detector.errors import DetectorError, InputError
 from detector.html import PageLog, as_article, extract_pages, fingerprint
-from detector.io import DEFAULT_CHUNK_ROWS, Chunk, Input, Output, TableWriter
+from detector.io import DEFAULT_CHUNK_ROWS, Chunk, Input, Output, PendingPage, TableWriter
 from detector.segment import Segment, segment_bounds
 from detector.templates import (
     ONE_SITE,
@@ -282,7 +282,7 @@ def _segment_text(texts: list[str], article_of: np.ndarray, bounds: np.ndarray, 
 def _count_chunk(
     texts: list[str],
     sites: list[str],
-    pending: dict[int, tuple[str, bool]],
+    pending: dict[int, PendingPage],
     on_error: str,
 ) -> tuple[Shaped, np.ndarray, dict[int, str], dict[int, str]]:
     """Extract the ``pending`` HTML pages of one chunk's articles, then segment and shape
@@ -299,32 +299,30 @@ def _count_chunk(
     return shaped, np.fromiter(flat, dtype=np.int32, count=3 * n).reshape(-1, 3), found, failed
 
 
-def _pending_pages(chunk: Chunk, good: list[int]) -> dict[int, tuple[str, bool]]:
-    """The chunk's pending HTML pages by their place among its ``good`` rows."""
+def _pending_pages(chunk: Chunk, good: list[int]) -> dict[int, PendingPage]:
+    """The chunk's pending HTML pages by their place among its ``good`` rows, for a worker
+    (without the raw row, which only the main process needs)."""
     if not chunk.pending:
         return {}
-    return {
-        i: (chunk.pending[k].where, chunk.pending[k].whole_file)
-        for i, k in enumerate(good)
-        if k in chunk.pending
-    }
+    pending = chunk.pending
+    return {i: pending[k]._replace(row=None) for i, k in enumerate(good) if k in pending}
 
 
 def _extracted(
-    texts: list[str], sites: list[str], pending: dict[int, tuple[str, bool]], on_error: str
+    texts: list[str], sites: list[str], pending: dict[int, PendingPage], on_error: str
 ) -> tuple[list[str], list[str], dict[int, str], dict[int, str]]:
     """The texts and sites of the articles left once the ``pending`` pages are extracted, and
     the pages' main texts and failures, by their place in ``texts``."""
     if not pending:
         return texts, sites, {}, {}
-    found, failed = extract_pages(texts, pending, on_error)
+    found, failed = extract_pages(texts, {i: p.where for i, p in pending.items()}, on_error)
     kept_sites = [site for i, site in enumerate(sites) if i not in failed]
     return _with_pages(texts, pending, found, failed), kept_sites, found, failed
 
 
 def _with_pages(
     texts: list[str],
-    pending: dict[int, tuple[str, bool]],
+    pending: dict[int, PendingPage],
     found: dict[int, str],
     failed: dict[int, str],
 ) -> list[str]:
@@ -332,7 +330,7 @@ def _with_pages(
     if not (found or failed):
         return texts
     return [
-        as_article(found[i], pending[i][1]) if i in found else text
+        as_article(found[i], pending[i].whole_file) if i in found else text
         for i, text in enumerate(texts)
         if i not in failed
     ]
@@ -484,7 +482,7 @@ def _compute(
     texts: list[str],
     sites: list[str],
     entry: SpoolEntry | None = None,
-    pending: dict[int, tuple[str, bool]] | None = None,
+    pending: dict[int, PendingPage] | None = None,
     on_error: str = "fail",
 ) -> tuple[list[Any], dict[int, str], dict[int, str]]:
     """The work on one chunk's texts, once its ``pending`` HTML pages are extracted; runs in

@@ -85,15 +85,15 @@ def as_article(main: str, whole_file: bool) -> str:
 
 
 def extract_pages(
-    texts: list[str], pending: dict[int, tuple[str, bool]], on_error: str = "fail"
+    texts: list[str], pages: dict[int, str], on_error: str = "fail"
 ) -> tuple[dict[int, str], dict[int, str]]:
-    """The main text of each ``pending`` page of ``texts`` (index -> (where it came from,
-    whether it is a whole file)), and the pages without one, each with its error. With
+    """The main text of each page of ``texts`` named in ``pages`` (its index -> where it came
+    from, for the error message), and the pages without one, each with its error. With
     ``on_error="fail"`` the first such page raises.
     """
     found: dict[int, str] = {}
     failed: dict[int, str] = {}
-    for k, (where, _) in sorted(pending.items()):
+    for k, where in sorted(pages.items()):
         try:
             found[k] = extract_text(texts[k], where)
         except InputError as exc:

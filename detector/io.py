@@ -41,6 +41,7 @@ __all__ = [
     "DEFAULT_TEXT_FIELD",
     "Input",
     "Output",
+    "PendingPage",
     "atomic_write",
     "input_kind",
     "labeled_spans",
