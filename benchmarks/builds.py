@@ -44,11 +44,13 @@ def _figures(report: dict, source: str = "ALL") -> list[float]:
 
 
 def main() -> int:
+    from detector.defaults import DEFAULT_THRESHOLD
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pieces", default=str(REPO / "data" / "pieces"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--gold", nargs="+", help="labeled JSONL files (default: ../shared real)")
-    parser.add_argument("--threshold", type=float, nargs="+", default=[0.7])
+    parser.add_argument("--threshold", type=float, nargs="+", default=[DEFAULT_THRESHOLD])
     parser.add_argument("--quick", action="store_true", help="no final fit (see above)")
     args = parser.parse_args()
 

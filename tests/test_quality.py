@@ -97,3 +97,21 @@ def test_batch_mode_raises_recall_without_raising_loss(
     single, batched = reports[0]["ALL"], reports[1]["ALL"]
     assert batched["advert_recall"] > single["advert_recall"], (single, batched)
     assert batched["editorial_loss"] <= single["editorial_loss"], (single, batched)
+
+
+def test_challenge_set_per_language(shipped: Detector, capsys: pytest.CaptureFixture[str]) -> None:
+    """The project's own held-out challenge set (data/challenge, written apart from the
+    training pieces and never trained on): a floor per language, so that a model change that
+    loses a kind of advert everyone prints (labels, captions, teasers) shows here too."""
+    files = sorted((HERE.parent / "data" / "challenge").glob("*.jsonl"))
+    assert files, "data/challenge/*.jsonl is missing: run python data/challenge.py"
+    gold = [r for path in files for r in load_jsonl(path)]
+    predicted = shipped.label_many([r["text"] for r in gold])
+    report = evaluate(gold, {r["id"]: [s.to_dict() for s in spans]
+                             for r, spans in zip(gold, predicted)})
+    with capsys.disabled():
+        print("\nshipped model on data/challenge:\n" + format_report(report))
+    low = {source: (row["advert_f1"], row["editorial_loss"]) for source, row in report.items()
+           if row["advert_f1"] < FLOOR["challenge_advert_f1_min"]
+           or row["editorial_loss"] > FLOOR["challenge_editorial_loss_max"]}
+    assert not low, f"below the floors {FLOOR}: (advert_f1, editorial_loss) {low}"

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from conftest import invoke
 
+from detector.defaults import DEFAULT_THRESHOLD
 from detector.detect import Detector
 from detector.evaluate import METRICS, evaluate_detector
 from detector.io import Input
@@ -179,7 +180,8 @@ def test_gold_cases_get_their_own_colours(gold_page: tuple[Path, str],
     assert 'data-errors="1"' in html and 'value="errors"' in html
 
 
-def _batch_evaluation(detector: Detector, records: list[dict], threshold: float = 0.7) -> dict:
+def _batch_evaluation(detector: Detector, records: list[dict],
+                      threshold: float = DEFAULT_THRESHOLD) -> dict:
     """What `detector evaluate --batch` says: the report, like strip, counts the batch first."""
     sites = [r["source"] for r in records]
     table = count_templates(zip(sites, (r["text"] for r in records)))
@@ -222,7 +224,7 @@ def test_curve_points_are_evaluate_at_that_threshold(gold_page: tuple[Path, str]
     blob = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', html,
                      re.S)
     data = json.loads(blob.group(1))
-    assert data["threshold"] == 0.7
+    assert data["threshold"] == DEFAULT_THRESHOLD
     for t in ("0.3", "0.7", "0.9"):
         expected = _batch_evaluation(detector_tiny, gold_records, threshold=float(t))
         for source, row in expected.items():
