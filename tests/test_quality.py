@@ -51,15 +51,23 @@ def test_real_data_per_source(shipped: Detector, capsys: pytest.CaptureFixture[s
     files = sorted(shared_path("data", "real").glob("*.jsonl"))
     if not files:
         pytest.skip("no real labeled data in ../shared/data/real")
+    _assert_floors(shipped, files, "real", capsys)
+
+
+def _assert_floors(
+    shipped: Detector, files: list[Path], floor: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each source of ``files`` at or above the ``<floor>_advert_f1_min`` and at or below the
+    ``<floor>_editorial_loss_max`` of quality_floor.json, article by article."""
     gold = [r for path in files for r in load_jsonl(path)]
     predicted = shipped.label_many([r["text"] for r in gold])
     report = evaluate(gold, {r["id"]: [s.to_dict() for s in spans]
                              for r, spans in zip(gold, predicted)})
     with capsys.disabled():
-        print("\nshipped model on ../shared/data/real:\n" + format_report(report))
+        print(f"\nshipped model on {files[0].parent}:\n" + format_report(report))
     low = {source: (row["advert_f1"], row["editorial_loss"]) for source, row in report.items()
-           if row["advert_f1"] < FLOOR["real_advert_f1_min"]
-           or row["editorial_loss"] > FLOOR["real_editorial_loss_max"]}
+           if row["advert_f1"] < FLOOR[f"{floor}_advert_f1_min"]
+           or row["editorial_loss"] > FLOOR[f"{floor}_editorial_loss_max"]}
     assert not low, f"below the floors {FLOOR}: (advert_f1, editorial_loss) {low}"
 
 
@@ -105,13 +113,4 @@ def test_challenge_set_per_language(shipped: Detector, capsys: pytest.CaptureFix
     loses a kind of advert everyone prints (labels, captions, teasers) shows here too."""
     files = sorted((HERE.parent / "data" / "challenge").glob("*.jsonl"))
     assert files, "data/challenge/*.jsonl is missing: run python data/challenge.py"
-    gold = [r for path in files for r in load_jsonl(path)]
-    predicted = shipped.label_many([r["text"] for r in gold])
-    report = evaluate(gold, {r["id"]: [s.to_dict() for s in spans]
-                             for r, spans in zip(gold, predicted)})
-    with capsys.disabled():
-        print("\nshipped model on data/challenge:\n" + format_report(report))
-    low = {source: (row["advert_f1"], row["editorial_loss"]) for source, row in report.items()
-           if row["advert_f1"] < FLOOR["challenge_advert_f1_min"]
-           or row["editorial_loss"] > FLOOR["challenge_editorial_loss_max"]}
-    assert not low, f"below the floors {FLOOR}: (advert_f1, editorial_loss) {low}"
+    _assert_floors(shipped, files, "challenge", capsys)
