@@ -256,12 +256,11 @@ def count_input(
         sites = chunk_sites(chunk, site_field, source.path)
         good = chunk.good
         texts, sites = [chunk.texts[k] for k in good], [sites[k] for k in good]
-        return texts, sites, _pending_pages(chunk, good), source.on_error
+        return texts, sites, _pending_pages(chunk, good)
 
     arguments = map(work, source.chunks(chunk_rows))
-    for (texts, _, pending, _), (shaped, bounds, found, failed) in _in_order(
-        _count_chunk, arguments, jobs
-    ):
+    count = functools.partial(_count_chunk, on_error=source.on_error)
+    for (texts, _, pending), (shaped, bounds, found, failed) in _in_order(count, arguments, jobs):
         if found and spool is not None:
             for i, main in found.items():  # in reading order, as the labeling pass meets them
                 spool.pages.remember(texts[i], main)
@@ -283,6 +282,7 @@ def _count_chunk(
     texts: list[str],
     sites: list[str],
     pending: dict[int, PendingPage],
+    *,
     on_error: str,
 ) -> tuple[Shaped, np.ndarray, dict[int, str], dict[int, str]]:
     """Extract the ``pending`` HTML pages of one chunk's articles, then segment and shape
@@ -459,7 +459,7 @@ def _results(
         entry = spool.entry(index) if spool is not None else None
         good = chunk.good
         texts, sites = [chunk.texts[k] for k in good], [sites[k] for k in good]
-        return texts, sites, entry, _pending_pages(chunk, good), on_error
+        return texts, sites, entry, _pending_pages(chunk, good)
 
     in_chunks: deque[Chunk] = deque()
 
@@ -468,9 +468,8 @@ def _results(
             in_chunks.append(chunk)
             yield work(index, chunk)
 
-    for _, (done, found, failed) in _in_order(
-        functools.partial(_compute, detector, mode), arguments(), jobs
-    ):
+    compute = functools.partial(_compute, detector, mode, on_error=on_error)
+    for _, (done, found, failed) in _in_order(compute, arguments(), jobs):
         chunk = in_chunks.popleft()
         _settle(chunk, found, failed)
         yield chunk, done
@@ -483,6 +482,7 @@ def _compute(
     sites: list[str],
     entry: SpoolEntry | None = None,
     pending: dict[int, PendingPage] | None = None,
+    *,
     on_error: str = "fail",
 ) -> tuple[list[Any], dict[int, str], dict[int, str]]:
     """The work on one chunk's texts, once its ``pending`` HTML pages are extracted; runs in
@@ -490,12 +490,15 @@ def _compute(
     main texts and failures (see :func:`_settle`)."""
     texts, sites, found, failed = _extracted(texts, sites, pending or {}, on_error)
     prepared = entry.read(texts) if entry is not None else None
+    done: list[Any]
     if mode == "label":
         labeled = detector.label_many(texts, sites=sites, prepared=prepared)
-        return [[s.to_dict() for s in spans] for spans in labeled], found, failed
-    if mode == "mark":
-        return detector.mark_many(texts, sites=sites, prepared=prepared), found, failed
-    return detector.strip_many(texts, sites=sites, prepared=prepared), found, failed
+        done = [[s.to_dict() for s in spans] for spans in labeled]
+    elif mode == "mark":
+        done = detector.mark_many(texts, sites=sites, prepared=prepared)
+    else:
+        done = detector.strip_many(texts, sites=sites, prepared=prepared)
+    return done, found, failed
 
 
 def _write(
