@@ -16,9 +16,9 @@ from typing import Any, NamedTuple
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from detector.cues import segment_columns
 from detector.defaults import DEFAULT_KEEP, DEFAULT_THRESHOLD
 from detector.errors import ModelError
-from detector.features import segment_table
 from detector.io import file_stamp
 from detector.model import (
     ADVERT,
@@ -277,14 +277,14 @@ class Detector:
         self, texts: Sequence[str], sites: Sequence[str], prepared: Prepared | None = None
     ) -> list[list[LabeledSpan]]:
         """One batched prediction: every segment with its label and advert score."""
-        table, segments = segment_table(
+        table, segments = segment_columns(
             ((str(i), t) for i, t in enumerate(texts)),
             templates=self.templates,
             sites=sites,
             segments=None if prepared is None else prepared.segments,
             keys=None if prepared is None else prepared.keys,
         )
-        if len(table) == 0:
+        if len(table["text"]) == 0:
             return [[] for _ in texts]
         try:
             with _blas_threads().limit(limits=1, user_api="blas"):

@@ -4,29 +4,97 @@ scikit-learn builds every n-gram as a Python string and hashes it one at a time,
 of the cost of featurizing a segment. Every word n-gram is a substring of the segment's tokens
 joined by spaces, and every ``char_wb`` n-gram a substring of its padded words, so here the
 n-grams are (start, length) pairs into one UTF-8 buffer per batch and MurmurHash3 runs over all
-of them at once in numpy. The matrix is the one scikit-learn builds, entry for entry;
-:func:`hash_transform` falls back to the vectorizer itself for settings it does not cover.
+of them at once in numpy. The counts are the ones scikit-learn counts, entry for entry:
+:func:`hash_transform` returns its matrix (and falls back to the vectorizer itself for
+settings it does not cover), :func:`hashed_dot` multiplies them by a model's weights without
+building a matrix at all. Only :func:`hash_transform` needs scikit-learn and scipy.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import chain
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.preprocessing import normalize
 
-__all__ = ["hash_transform", "murmurhash3_32"]
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+
+__all__ = ["Hashing", "hash_transform", "hashed_dot", "murmurhash3_32"]
 
 _C1 = np.uint32(0xCC9E2D51)
 _C2 = np.uint32(0x1B873593)
 
 
-def hash_transform(vectorizer: HashingVectorizer, texts: Sequence[str]) -> sp.csr_matrix:
+@dataclass(frozen=True)
+class Hashing:
+    """The settings of a ``HashingVectorizer`` that the bulk path reproduces."""
+
+    analyzer: str  # "word" or "char_wb"
+    ngram_range: tuple[int, int]
+    token_pattern: str
+    n_features: int
+    alternate_sign: bool
+    norm: str | None  # "l1", "l2" or None
+
+    @classmethod
+    def of(cls, vectorizer: Any) -> Hashing | None:
+        """The settings of ``vectorizer``, or None when the bulk path would not build exactly
+        its matrix."""
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        v = vectorizer
+        if type(v) is not HashingVectorizer or not _supported(v):
+            return None
+        return cls(
+            analyzer=v.analyzer,
+            ngram_range=tuple(v.ngram_range),  # type: ignore[arg-type]
+            token_pattern=v.token_pattern,
+            n_features=int(v.n_features),
+            alternate_sign=bool(v.alternate_sign),
+            norm=v.norm,
+        )
+
+    def counts(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The nonzero entries of the vectorizer's matrix for ``texts``, row by row and column
+        by column within a row: (rows, columns, values), normalized as the vectorizer does.
+
+        Raises UnicodeEncodeError on a lone surrogate, which UTF-8 cannot hold.
+        """
+        if self.analyzer == "word":
+            grams = _word_grams(texts, re.compile(self.token_pattern), self.ngram_range)
+        else:
+            grams = _char_wb_grams(texts, self.ngram_range)
+        buf, starts, lengths, rows = grams
+        hashes = murmurhash3_32(buf, starts, lengths).astype(np.int64)
+        keys = rows * self.n_features + np.abs(hashes) % self.n_features
+        # One sort of row-major keys gives the entries in order and their counts.
+        if self.alternate_sign:
+            order = np.argsort(keys, kind="stable")
+            keys = keys[order]
+            first = np.flatnonzero(np.diff(keys, prepend=-1))
+            signs = np.where(hashes[order] >= 0, 1.0, -1.0)
+            values = np.add.reduceat(signs, first) if len(first) else signs[:0]
+        else:
+            keys = np.sort(keys, kind="stable")
+            first = np.flatnonzero(np.diff(keys, prepend=-1))
+            values = np.diff(first, append=len(keys)).astype(np.float64)
+        unique = keys[first]
+        rows, cols = unique // self.n_features, unique % self.n_features
+        if self.norm is not None:
+            size = np.abs(values) if self.norm == "l1" else values * values
+            norms = np.bincount(rows, weights=size, minlength=len(texts))
+            if self.norm == "l2":
+                norms = np.sqrt(norms)
+            norms[norms == 0.0] = 1.0
+            values = values / norms[rows]
+        return rows, cols, values
+
+
+def hash_transform(vectorizer: Any, texts: Sequence[str]) -> sp.csr_matrix:
     """``vectorizer.transform(texts)``, computed in bulk when its settings allow.
 
     >>> from sklearn.feature_extraction.text import HashingVectorizer
@@ -35,50 +103,33 @@ def hash_transform(vectorizer: HashingVectorizer, texts: Sequence[str]) -> sp.cs
     >>> (hash_transform(v, texts) != v.transform(texts)).nnz
     0
     """
+    import scipy.sparse as sp
+
     texts = list(texts)
-    if not texts or not _supported(vectorizer):
+    spec = Hashing.of(vectorizer)
+    if not texts or spec is None:
         return vectorizer.transform(texts)
     try:
-        if vectorizer.analyzer == "word":
-            pattern = re.compile(vectorizer.token_pattern)
-            grams = _word_grams(texts, pattern, vectorizer.ngram_range)
-        else:
-            grams = _char_wb_grams(texts, vectorizer.ngram_range)
+        rows, cols, values = spec.counts(texts)
     except UnicodeEncodeError:  # a lone surrogate: let scikit-learn report it its own way
         return vectorizer.transform(texts)
-    buf, starts, lengths, rows = grams
-    hashes = murmurhash3_32(buf, starts, lengths).astype(np.int64)
-    X = _count_matrix(rows, hashes, len(texts), vectorizer.n_features, vectorizer.alternate_sign)
-    if vectorizer.norm is not None:
-        X = normalize(X, norm=vectorizer.norm, copy=False)
-    return X
+    indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=len(texts)), out=indptr[1:])
+    return sp.csr_matrix((values, cols, indptr), shape=(len(texts), spec.n_features))
 
 
-def _count_matrix(
-    rows: np.ndarray, hashes: np.ndarray, n_rows: int, n_features: int, signed: bool
-) -> sp.csr_matrix:
-    """The canonical CSR matrix of n-gram counts (duplicates summed, columns sorted)."""
-    cols = np.abs(hashes) % n_features
-    shape = (n_rows, n_features)
-    if signed:
-        values = np.where(hashes >= 0, 1.0, -1.0)
-        X = sp.csr_matrix((values, (rows, cols)), shape=shape, dtype=np.float64)
-        X.sum_duplicates()
-        return X
-    # One sort of row-major keys is faster than scipy's per-row sort, and gives the counts.
-    keys = np.sort(rows * n_features + cols, kind="stable")
-    first = np.flatnonzero(np.diff(keys, prepend=-1))
-    counts = np.diff(first, append=len(keys)).astype(np.float64)
-    unique = keys[first]
-    indptr = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(np.bincount(unique // n_features, minlength=n_rows), out=indptr[1:])
-    return sp.csr_matrix((counts, unique % n_features, indptr), shape=shape)
+def hashed_dot(spec: Hashing, texts: list[str], weights: np.ndarray) -> np.ndarray:
+    """The vectorizer's matrix for ``texts`` times ``weights`` (n_features x k), without the
+    matrix: one row of k sums per text."""
+    rows, cols, values = spec.counts(texts)
+    out = np.empty((len(texts), weights.shape[1]))
+    for j in range(weights.shape[1]):
+        out[:, j] = np.bincount(rows, weights=values * weights[cols, j], minlength=len(texts))
+    return out
 
 
 def _supported(v: Any) -> bool:
     """Settings under which the bulk path builds exactly scikit-learn's matrix."""
-    if type(v) is not HashingVectorizer:
-        return False
     plain = (
         v.input == "content"
         and v.strip_accents is None

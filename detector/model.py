@@ -1,10 +1,11 @@
-"""Build, train, save and load the segment classifier and its model card.
+"""Save and load models and their cards.
 
-The classifier has two passes (:class:`SegmentClassifier`): a linear model over the segment
-features, then a context model over the first pass's out-of-fold probabilities of each segment
-and its neighbours. Models are saved with joblib beside a JSON card holding the versions, the
-training-data hash, the labels, the held-out metrics and the sha256 of the model file; loading
-checks the hash and the versions before unpickling anything.
+A model file (joblib) holds the fitted :class:`~detector.classifier.SegmentClassifier`
+(pickled) and its :class:`~detector.scoring.LinearScorer`, the same two passes as numpy
+arrays. Beside it a JSON card holds the versions, the training-data hash, the labels, the
+held-out metrics and the sha256 of the model file; loading checks the hash and the versions
+before unpickling anything. Labeling a loaded model runs the scorer, so neither loading nor
+labeling imports scikit-learn.
 """
 
 from __future__ import annotations
@@ -16,31 +17,25 @@ import os
 import pickle
 import platform
 import zlib
-from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
 import numpy as np
-import pandas as pd
-import sklearn
-from numpy.typing import ArrayLike
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold
-from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_is_fitted
 
 from detector import __version__
+from detector.cues import Columns
 from detector.errors import ModelError
-from detector.features import build_features, context_features
 from detector.io import make_temp
+from detector.scoring import LinearScorer
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "EDITORIAL",
     "Model",
-    "SegmentClassifier",
-    "build_pipeline",
     "card_path",
     "default_model_path",
     "load_model",
@@ -51,164 +46,99 @@ log = logging.getLogger(__name__)
 
 EDITORIAL = "editorial"
 ADVERT = "advert"
-#: Segments featurized at once when predicting.
-PREDICT_ROWS = 4096
-#: Raised whenever the features or the saved classifier change shape: older models are refused.
-MODEL_FORMAT = 2
+#: Raised whenever the features or the saved classifier change shape.
+MODEL_FORMAT = 3
+#: Formats this detector loads. Format 2 files hold the bare classifier: they load, but their
+#: scorer is compiled when loaded, which imports scikit-learn.
+READABLE_FORMATS = (2, 3)
 
 
-class SegmentClassifier(ClassifierMixin, BaseEstimator):
-    """First pass over segment features, second pass over neighbours' first-pass scores.
+def __getattr__(name: str) -> Any:
+    # The estimator moved to detector.classifier; format 2 model files name it here.
+    if name in ("SegmentClassifier", "build_pipeline"):
+        from detector import classifier
 
-    Parameters
-    ----------
-    base : Pipeline
-        From a :func:`detector.features.segment_table` frame to class probabilities; its
-        feature steps must be stateless (they are fitted once, outside the folds).
-    context : estimator
-        Classifier over :func:`detector.features.context_features`.
-    window : int
-        How many neighbours on each side the context pass sees.
-    cv : int
-        Folds (grouped by article) for the out-of-fold first-pass scores the context pass
-        learns from, so that it never sees scores of segments the first pass was trained on.
-    length_weight : float
-        Weight each segment by its length to this power (0: all equal, 0.5: square root), as
-        quality is measured in characters.
+        return getattr(classifier, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class Model:
+    """A fitted classifier and its card (what it was trained on and how well it did).
+
+    Labeling runs the model's :class:`~detector.scoring.LinearScorer`; the scikit-learn
+    classifier itself is unpickled only when asked for (training, inspecting, or a classifier
+    of a shape the scorer does not cover), so a loaded model labels without importing
+    scikit-learn.
     """
 
     def __init__(
         self,
-        base: Any = None,
-        context: Any = None,
+        classifier: Any = None,
+        card: dict[str, Any] | None = None,
         *,
-        window: int = 2,
-        cv: int = 4,
-        length_weight: float = 0.0,
+        scorer: LinearScorer | None = None,
+        pickled: bytes | None = None,
     ):
-        self.base = base
-        self.context = context
-        self.window = window
-        self.cv = cv
-        self.length_weight = length_weight
+        if classifier is None and pickled is None:
+            raise ValueError("a Model needs its classifier, fitted or pickled")
+        self._classifier = classifier
+        self._pickled = pickled
+        self.card: dict[str, Any] = dict(card or {})
+        self._scorer = scorer
+        self._compiled = scorer is not None
 
-    def fit(
-        self, X: pd.DataFrame, y: ArrayLike, sample_weight: ArrayLike | None = None
-    ) -> SegmentClassifier:
-        """Fit both passes; ``sample_weight`` (one per row) multiplies the length weights."""
-        y = np.asarray(y)
-        groups = X["doc"].to_numpy()
-        n_docs = len(set(groups))
-        if n_docs < 2:
-            raise ValueError("training needs at least two articles")
-        self.classes_ = np.unique(y)
-        if len(self.classes_) < 2:
-            raise ValueError("training needs at least two labels")
-        # The feature steps are stateless (hashing, shape, position), so they are computed
-        # once and only the final classifier is refitted per fold.
-        features = Pipeline(clone(self.base).steps[:-1])
-        Xt = features.fit_transform(X)
-        w = X["text"].str.len().to_numpy(dtype=np.float64) ** self.length_weight
-        if sample_weight is not None:
-            extra = np.asarray(sample_weight, dtype=np.float64)
-            if extra.shape != w.shape or not np.all(extra >= 0):
-                raise ValueError("sample_weight needs one non-negative weight per row")
-            w = w * extra
-        if not w.sum() > 0:
-            raise ValueError("sample_weight is zero everywhere")
-        w /= w.mean()
-        oof = np.zeros((len(y), len(self.classes_)))
-        folds = GroupKFold(n_splits=min(self.cv, n_docs))
-        for train_idx, test_idx in folds.split(Xt, y, groups):
-            fold = clone(self.base.steps[-1][1])
-            fold.fit(Xt[train_idx], y[train_idx], sample_weight=w[train_idx])
-            oof[test_idx] = _aligned_proba(fold, Xt[test_idx], self.classes_)
-        ctx = context_features(oof, X, window=self.window)
-        self.context_ = clone(self.context).fit(ctx, y, sample_weight=w)
-        final = clone(self.base.steps[-1][1]).fit(Xt, y, sample_weight=w)
-        self.base_ = Pipeline([*features.steps, (self.base.steps[-1][0], final)])
-        return self
+    @property
+    def classifier(self) -> Any:
+        """The fitted :class:`~detector.classifier.SegmentClassifier`."""
+        if self._classifier is None:
+            self._classifier = pickle.loads(self._pickled)  # type: ignore[arg-type]
+        return self._classifier
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        check_is_fitted(self, "context_")
-        return self.context_proba(self.first_proba(X), X)
+    @property
+    def scorer(self) -> LinearScorer | None:
+        """The classifier's arithmetic in numpy, or None when it has another shape."""
+        if not self._compiled:
+            from detector.scoring import compile_scorer
 
-    def first_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """First-pass class probabilities of each segment row of ``X``."""
-        # The sparse n-gram matrix is by far the largest object: build it a slice at a time,
-        # so memory stays flat however many segments (or however long an article) come in.
-        return np.vstack(
-            [
-                _aligned_proba(self.base_, X.iloc[i : i + PREDICT_ROWS], self.classes_)
-                for i in range(0, max(len(X), 1), PREDICT_ROWS)
-            ]
-        )
-
-    def context_proba(self, first: np.ndarray, X: pd.DataFrame) -> np.ndarray:
-        """Final class probabilities from the first pass's (``first``) over the rows of ``X``."""
-        ctx = context_features(first, X, window=self.window)
-        return _aligned_proba(self.context_, ctx, self.classes_)
-
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-
-def _aligned_proba(estimator: Any, X: Any, classes: np.ndarray) -> np.ndarray:
-    """predict_proba with columns in ``classes`` order (a fold may lack a rare class)."""
-    out = np.zeros((X.shape[0], len(classes)))
-    if X.shape[0] == 0:
-        return out
-    proba = estimator.predict_proba(X)
-    for j, c in enumerate(estimator.classes_):
-        out[:, np.searchsorted(classes, c)] = proba[:, j]
-    return out
-
-
-def build_pipeline(
-    *,
-    C: float = 0.5,
-    context_C: float = 0.1,
-    n_features: int = 2**18,
-    position: bool = True,
-    cv: int = 3,
-    length_weight: float = 0.5,
-) -> SegmentClassifier:
-    """The untrained two-pass classifier with the default hyperparameters.
-
-    Segments are weighted by the square root of their length: quality is counted in
-    characters, but with weights in proportion to length a one-word label ("Anzeige",
-    "Sponsored") or a chart caption weighs next to nothing, and the model left them in.
-    """
-    base = Pipeline(
-        [
-            ("features", build_features(n_features=n_features, position=position)),
-            ("clf", LogisticRegression(C=C, max_iter=1000)),
-        ]
-    )
-    context = LogisticRegression(C=context_C, max_iter=1000)
-    return SegmentClassifier(base, context, cv=cv, length_weight=length_weight)
-
-
-@dataclass
-class Model:
-    """A fitted classifier and its card (what it was trained on and how well it did)."""
-
-    classifier: SegmentClassifier
-    card: dict[str, Any] = field(default_factory=dict)
-    _scorer: Any = field(default=None, init=False, repr=False, compare=False)
+            self._scorer = compile_scorer(self.classifier)
+            self._compiled = True
+        return self._scorer
 
     @property
     def labels(self) -> list[str]:
-        return [str(c) for c in self.classifier.classes_]
+        scorer = self.scorer
+        classes = scorer.classes if scorer is not None else self.classifier.classes_
+        return [str(c) for c in classes]
 
-    def predict_proba(self, table: pd.DataFrame) -> np.ndarray:
-        """``classifier.predict_proba(table)`` up to float rounding, faster: texts already seen
-        by this model are not featurized again (see :mod:`detector.scoring`)."""
-        from detector.scoring import CachedScorer  # scoring builds on this module's classifier
+    def predict_proba(self, table: Columns | pd.DataFrame) -> np.ndarray:
+        """``classifier.predict_proba(table)`` up to float rounding, faster: in numpy, and texts
+        already seen by this model are not featurized again (see :mod:`detector.scoring`).
+        ``table`` is a segment table, as columns or as a DataFrame."""
+        scorer = self.scorer
+        if scorer is not None:
+            return scorer.predict_proba(table)
+        import pandas as pd
 
-        if self._scorer is None or self._scorer.classifier is not self.classifier:
-            self._scorer = CachedScorer(self.classifier)
-        return self._scorer.predict_proba(table)
+        return self.classifier.predict_proba(pd.DataFrame(table))
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Travels to worker processes as in its file: the receiver does not import
+        # scikit-learn unless it asks for the classifier.
+        return {
+            "card": self.card,
+            "scorer": self.scorer,
+            "pickled": self._pickled if self._pickled is not None else _pickle(self.classifier),
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(  # type: ignore[misc]
+            None, state["card"], scorer=state["scorer"], pickled=state["pickled"]
+        )
+        self._compiled = True
+
+
+def _pickle(classifier: Any) -> bytes:
+    return pickle.dumps(classifier, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def default_model_path() -> Path:
@@ -231,9 +161,9 @@ def _sha256(path: Path) -> str:
 def library_versions() -> dict[str, str]:
     return {
         "detector": __version__,
-        "scikit-learn": sklearn.__version__,
+        "scikit-learn": metadata.version("scikit-learn"),
         "numpy": np.__version__,
-        "pandas": pd.__version__,
+        "pandas": metadata.version("pandas"),
         "joblib": joblib.__version__,
         "python": platform.python_version(),
     }
@@ -246,7 +176,8 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
     cpath = card_path(path)
     tmp, ctmp = _temp_beside(path), _temp_beside(cpath)
     try:
-        joblib.dump(model.classifier, tmp, compress=3)
+        payload = {"scorer": model.scorer, "classifier": _pickle(model.classifier)}
+        joblib.dump(payload, tmp, compress=3)
         card = dict(model.card)
         card.update(
             format=MODEL_FORMAT,
@@ -291,12 +222,25 @@ def load_model(path: str | os.PathLike[str] | None = None, *, trust: bool = Fals
             "so pass --trust-model only if you trust where it came from"
         )
     try:
-        classifier = joblib.load(path)
+        payload = joblib.load(path)
     except _UNPICKLING_ERRORS as exc:
         raise ModelError(f"model file {path} could not be loaded ({type(exc).__name__})") from None
-    if not isinstance(classifier, SegmentClassifier):
-        raise ModelError(f"model file {path} does not hold a detector model")
-    return Model(classifier, card)
+    if isinstance(payload, dict) and set(payload) == {"scorer", "classifier"}:
+        scorer, pickled = payload["scorer"], payload["classifier"]
+        if isinstance(pickled, bytes) and (scorer is None or isinstance(scorer, LinearScorer)):
+            return Model(None, card, scorer=scorer, pickled=pickled)
+    elif _is_classifier(payload):  # format 2: the bare classifier
+        return Model(payload, card)
+    raise ModelError(f"model file {path} does not hold a detector model")
+
+
+def _is_classifier(obj: Any) -> bool:
+    """Whether ``obj`` is a SegmentClassifier; scikit-learn is imported only to find out."""
+    if type(obj).__name__ != "SegmentClassifier":
+        return False
+    from detector.classifier import SegmentClassifier
+
+    return isinstance(obj, SegmentClassifier)
 
 
 _UNPICKLING_ERRORS = (
@@ -314,7 +258,7 @@ _UNPICKLING_ERRORS = (
 
 
 def _check_card(path: Path, card: dict[str, Any]) -> None:
-    if card.get("format") != MODEL_FORMAT:
+    if card.get("format") not in READABLE_FORMATS:
         raise ModelError(
             f"model {path} has format {card.get('format')!r}; this detector reads format "
             f"{MODEL_FORMAT}: retrain it with this version (detector train)"
@@ -326,8 +270,9 @@ def _check_card(path: Path, card: dict[str, Any]) -> None:
             "the file was changed or corrupted; refusing to load it"
         )
     want = card.get("versions", {}).get("scikit-learn", "")
-    if want.split(".")[:2] != sklearn.__version__.split(".")[:2]:
+    have = metadata.version("scikit-learn")
+    if want.split(".")[:2] != have.split(".")[:2]:
         raise ModelError(
-            f"model {path} was trained with scikit-learn {want}, but {sklearn.__version__} is "
+            f"model {path} was trained with scikit-learn {want}, but {have} is "
             f"installed: install scikit-learn=={want} or retrain the model (detector train)"
         )

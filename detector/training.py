@@ -24,12 +24,13 @@ import numpy as np
 from sklearn.model_selection import GroupShuffleSplit
 from threadpoolctl import threadpool_limits
 
+from detector.classifier import build_pipeline
 from detector.detect import DEFAULT_THRESHOLD, Detector
 from detector.errors import DataError
 from detector.evaluate import evaluate
 from detector.features import segment_table
 from detector.io import read_labeled
-from detector.model import EDITORIAL, Model, build_pipeline
+from detector.model import EDITORIAL, Model
 from detector.segment import segment
 from detector.templates import TemplateTable, site_of
 

@@ -128,7 +128,7 @@ def test_context_never_crosses_articles(sizes: list[int], window: int) -> None:
 # -- the fast shape and table code against the plain per-text loops it replaced -------------
 def _plain_shape(text: str) -> list[float]:
     """The shape columns computed one text and one character at a time."""
-    from detector import features as f
+    from detector import cues as f
 
     words = f._WORD.findall(text)
     n_words = max(len(words), 1)
@@ -206,7 +206,7 @@ def _plain_tail_stats(proba: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, 
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.sampled_from("aab"), max_size=30), st.integers(0, 2**32 - 1))
 def test_tail_stats_equal_the_plain_loop(docs: list[str], seed: int) -> None:
-    from detector.features import _tail_stats
+    from detector.cues import _tail_stats
 
     proba = np.random.default_rng(seed).dirichlet(np.ones(3), size=len(docs))
     got = _tail_stats(proba, np.array(docs))
@@ -219,7 +219,7 @@ def test_tail_stats_equal_the_plain_loop(docs: list[str], seed: int) -> None:
                                  "ſep", "MÄRZ", "uary", "x", "Oct.", "3.5.24", "ab"]),
                 max_size=12).map("".join))
 def test_date_parts_match_where_the_date_regex_matches(text: str) -> None:
-    from detector.features import _DATE, _DATE_PARTS
+    from detector.cues import _DATE, _DATE_PARTS
 
     assert any(p.search(text) for p in _DATE_PARTS) == bool(_DATE.search(text))
 

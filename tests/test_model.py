@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -138,3 +141,56 @@ def test_saved_model_is_readable_by_others(tiny_model_path: Path) -> None:
     os.umask(mask)
     for path in (tiny_model_path, card_path(tiny_model_path)):
         assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask, path
+
+
+def test_a_loaded_model_labels_without_scikit_learn(tiny_model_path: Path) -> None:
+    # A fresh process: loading and labeling import neither scikit-learn nor scipy nor pandas,
+    # which are most of a process's start-up time and memory.
+    code = (
+        "import sys; from detector import Detector; "
+        f"d = Detector.load({str(tiny_model_path)!r}); "
+        "d.label_many(['Editorial text.', 'Subscribe to our newsletter now!']); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'scipy', 'pandas'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_model_file_of_format_2_still_loads(
+    tiny_model: Model, model_copy: Path, tiny_records: list
+) -> None:
+    # Format 2 held the bare classifier; its scorer is compiled when the model is used.
+    import joblib
+
+    joblib.dump(tiny_model.classifier, model_copy, compress=3)
+    sha = hashlib.sha256(model_copy.read_bytes()).hexdigest()
+    _edit_card(model_copy, format=2, sha256=sha)
+    loaded = load_model(model_copy)
+    table, _ = segment_table((r["id"], r["text"]) for r in tiny_records[:5])
+    assert loaded.labels == tiny_model.labels
+    np.testing.assert_array_equal(loaded.predict_proba(table), tiny_model.predict_proba(table))
+
+
+def test_a_pickled_model_travels_without_unpickling_its_classifier(
+    tiny_model_path: Path, tiny_records: list
+) -> None:
+    loaded = load_model(tiny_model_path)
+    twin = pickle.loads(pickle.dumps(loaded))
+    table, _ = segment_table((r["id"], r["text"]) for r in tiny_records[:5])
+    np.testing.assert_array_equal(twin.predict_proba(table), loaded.predict_proba(table))
+    assert twin._classifier is None  # labeling needed the scorer only
+    np.testing.assert_array_equal(
+        twin.classifier.predict_proba(table), loaded.classifier.predict_proba(table)
+    )
+
+
+def test_a_model_file_holds_the_scorer_and_the_pickled_classifier(tiny_model_path: Path) -> None:
+    import joblib
+
+    from detector.classifier import SegmentClassifier
+    from detector.scoring import LinearScorer
+
+    payload = joblib.load(tiny_model_path)
+    assert set(payload) == {"scorer", "classifier"}
+    assert isinstance(payload["scorer"], LinearScorer)
+    assert isinstance(pickle.loads(payload["classifier"]), SegmentClassifier)

@@ -1,4 +1,4 @@
-"""The cached fast path predicts what the straightforward two-pass classifier predicts."""
+"""The numpy scorer predicts what the straightforward two-pass classifier predicts."""
 
 from __future__ import annotations
 
@@ -6,14 +6,16 @@ import copy
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import load_jsonl, shared_path
 from sklearn.linear_model import SGDClassifier
 
+from detector.classifier import build_pipeline
+from detector.cues import segment_table
 from detector.detect import Detector
-from detector.features import segment_table
-from detector.model import Model, build_pipeline
-from detector.scoring import CachedScorer, _take_apart
+from detector.model import Model
+from detector.scoring import LinearScorer, compile_scorer
 from detector.training import segment_labels
 
 # Float sums grouped differently: scores agree to rounding, never more.
@@ -27,7 +29,8 @@ def _table(records: list[dict[str, Any]]) -> Any:
 
 def test_same_probabilities_as_the_classifier(tiny_model: Model, train_records: list) -> None:
     table = _table(train_records[-40:])
-    scorer = CachedScorer(tiny_model.classifier)
+    scorer = compile_scorer(tiny_model.classifier)
+    assert isinstance(scorer, LinearScorer)
     want = tiny_model.classifier.predict_proba(table)
     cold = scorer.predict_proba(table)
     warm = scorer.predict_proba(table)  # every text now comes from the cache
@@ -38,7 +41,9 @@ def test_same_probabilities_as_the_classifier(tiny_model: Model, train_records: 
 
 def test_a_small_cache_forgets_but_stays_right(tiny_model: Model, train_records: list) -> None:
     table = _table(train_records[-10:])
-    scorer = CachedScorer(tiny_model.classifier, cache_size=7)
+    scorer = compile_scorer(tiny_model.classifier)
+    assert scorer is not None
+    scorer.cache_size = 7
     want = tiny_model.classifier.predict_proba(table)
     for _ in range(2):
         assert np.abs(scorer.predict_proba(table) - want).max() < TOLERANCE
@@ -55,13 +60,15 @@ def test_a_first_pass_of_another_shape_is_passed_through(tiny_records: list) -> 
     classifier = build_pipeline(n_features=2**12)
     classifier.base.steps[-1] = ("clf", SGDClassifier(loss="log_loss", random_state=0))
     classifier.fit(table, labels)
-    scorer = CachedScorer(classifier)
-    assert _take_apart(classifier.base_) is None
-    assert np.array_equal(scorer.predict_proba(table), classifier.predict_proba(table))
+    assert compile_scorer(classifier) is None
+    model = Model(classifier)
+    assert model.scorer is None
+    assert np.array_equal(model.predict_proba(table), classifier.predict_proba(table))
 
 
 def test_a_pickled_scorer_travels_without_its_cache(tiny_model: Model, train_records: list) -> None:
-    scorer = CachedScorer(tiny_model.classifier)
+    scorer = compile_scorer(tiny_model.classifier)
+    assert scorer is not None
     table = _table(train_records[-3:])
     scorer.predict_proba(table)
     twin = copy.deepcopy(scorer)
@@ -72,7 +79,11 @@ def test_a_pickled_scorer_travels_without_its_cache(tiny_model: Model, train_rec
 def _straightforward(detector: Detector, texts: list[str], monkeypatch: Any) -> list:
     """label_many with the classifier's own predict_proba (no cache, scikit-learn features)."""
     with monkeypatch.context() as m:
-        m.setattr(Model, "predict_proba", lambda self, table: self.classifier.predict_proba(table))
+        m.setattr(
+            Model,
+            "predict_proba",
+            lambda self, table: self.classifier.predict_proba(pd.DataFrame(table)),
+        )
         return detector.label_many(texts)
 
 

@@ -11,9 +11,10 @@ import pytest
 from conftest import fails, invoke
 
 from detector import training
+from detector.classifier import build_pipeline
 from detector.errors import DataError
 from detector.features import segment_table
-from detector.model import build_pipeline, card_path
+from detector.model import card_path
 from detector.training import (
     base_data_path,
     parse_weight,
