@@ -12,10 +12,10 @@ from conftest import load_jsonl, shared_path
 from sklearn.linear_model import SGDClassifier
 
 from detector.classifier import build_pipeline
-from detector.cues import segment_table
+from detector.cues import context_features, segment_table
 from detector.detect import Detector
 from detector.model import Model
-from detector.scoring import LinearScorer, compile_scorer
+from detector.scoring import Linear, LinearScorer, compile_scorer
 from detector.training import segment_labels
 
 # Float sums grouped differently: scores agree to rounding, never more.
@@ -134,3 +134,39 @@ def test_decide_matches_a_plain_loop(tiny_model: Model, threshold: float) -> Non
         else:
             want.append("editorial")
     assert detector._decide(proba) == want
+
+
+def _fitted(tiny_records: list, *, binary: bool = False) -> Any:
+    """A small two-pass classifier fitted on the tiny articles."""
+    table, segments = segment_table((r["id"], r["text"]) for r in tiny_records)
+    labels = [
+        "editorial" if binary and label == "neutral" else label
+        for r, segs in zip(tiny_records, segments)
+        for label in segment_labels(r["text"], r["spans"], segs)
+    ]
+    return build_pipeline(n_features=2**12).fit(table, labels), table
+
+
+def test_two_labels_give_the_classifiers_probabilities(tiny_records: list) -> None:
+    classifier, table = _fitted(tiny_records, binary=True)
+    scorer = compile_scorer(classifier)
+    assert scorer is not None
+    assert scorer.first.link == scorer.context.link == "binary"
+    want = classifier.predict_proba(table)
+    assert np.abs(scorer.predict_proba(table) - want).max() < TOLERANCE
+
+
+def test_one_vs_rest_link_is_scikit_learns(tiny_model: Model, train_records: list) -> None:
+    # scikit-learn before 1.8 fits one-vs-rest regressions (multi_class="ovr"); this one
+    # cannot, so the link is checked against the formula scikit-learn applies to them.
+    context = tiny_model.classifier.context_
+    reference = getattr(context, "_predict_proba_lr", None)
+    if reference is None:
+        pytest.skip("this scikit-learn has no one-vs-rest probabilities to compare with")
+    scorer = compile_scorer(tiny_model.classifier)
+    assert scorer is not None
+    table = _table(train_records[-10:])
+    ctx = context_features(scorer.first_proba(table), table, window=scorer.window)
+    ovr = Linear(scorer.context.weights, scorer.context.intercept, scorer.classes, "ovr")
+    decision = ctx @ ovr.weights + ovr.intercept
+    assert np.abs(ovr.proba(decision, scorer.classes) - reference(ctx)).max() < TOLERANCE
