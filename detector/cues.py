@@ -1,7 +1,8 @@
-"""Segments -> the numbers the features are made of, with numpy and pandas only.
+"""Segments -> the numbers the features are made of, with numpy only.
 
-* :func:`segment_table`: one row per segment with its place in the article (position, whole line
-  or glued into one, repeated elsewhere in the article) and its recurrence on its site;
+* :func:`segment_columns`: one row per segment with its place in the article (position, whole
+  line or glued into one, repeated elsewhere in the article) and its recurrence on its site
+  (:func:`segment_table` gives the same as a pandas DataFrame, importing pandas then);
 * :func:`shape_cues`: the shape of each segment's text (length, case, digits, currency, dates,
   ``?!``, URLs, imperatives, second-person address, script residue);
 * :func:`context_features`: the first pass's class probabilities of each segment and of its
