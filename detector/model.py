@@ -121,24 +121,22 @@ class Model:
 
         return self.classifier.predict_proba(pd.DataFrame(table))
 
+    def pickled_classifier(self) -> bytes:
+        """The classifier pickled: as it was loaded, or pickled now for a fitted one."""
+        if self._pickled is None:
+            return pickle.dumps(self.classifier, protocol=pickle.HIGHEST_PROTOCOL)
+        return self._pickled
+
     def __getstate__(self) -> dict[str, Any]:
         # Travels to worker processes as in its file: the receiver does not import
         # scikit-learn unless it asks for the classifier.
-        return {
-            "card": self.card,
-            "scorer": self.scorer,
-            "pickled": self._pickled if self._pickled is not None else _pickle(self.classifier),
-        }
+        return {"card": self.card, "scorer": self.scorer, "pickled": self.pickled_classifier()}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(  # type: ignore[misc]
             None, state["card"], scorer=state["scorer"], pickled=state["pickled"]
         )
         self._compiled = True
-
-
-def _pickle(classifier: Any) -> bytes:
-    return pickle.dumps(classifier, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def default_model_path() -> Path:
@@ -176,7 +174,7 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
     cpath = card_path(path)
     tmp, ctmp = _temp_beside(path), _temp_beside(cpath)
     try:
-        payload = {"scorer": model.scorer, "classifier": _pickle(model.classifier)}
+        payload = {"scorer": model.scorer, "classifier": model.pickled_classifier()}
         joblib.dump(payload, tmp, compress=3)
         card = dict(model.card)
         card.update(

@@ -50,13 +50,19 @@ def test_a_small_cache_forgets_but_stays_right(tiny_model: Model, train_records:
         assert len(scorer._cache) == 7
 
 
-def test_a_first_pass_of_another_shape_is_passed_through(tiny_records: list) -> None:
-    table, segments = segment_table((r["id"], r["text"]) for r in tiny_records)
+def _labeled_table(records: list[dict[str, Any]]) -> tuple[Any, list[str]]:
+    """The segment table of ``records`` and the gold label of each of its rows."""
+    table, segments = segment_table((r["id"], r["text"]) for r in records)
     labels = [
         label
-        for r, segs in zip(tiny_records, segments)
+        for r, segs in zip(records, segments)
         for label in segment_labels(r["text"], r["spans"], segs)
     ]
+    return table, labels
+
+
+def test_a_first_pass_of_another_shape_is_passed_through(tiny_records: list) -> None:
+    table, labels = _labeled_table(tiny_records)
     classifier = build_pipeline(n_features=2**12)
     classifier.base.steps[-1] = ("clf", SGDClassifier(loss="log_loss", random_state=0))
     classifier.fit(table, labels)
@@ -136,19 +142,10 @@ def test_decide_matches_a_plain_loop(tiny_model: Model, threshold: float) -> Non
     assert detector._decide(proba) == want
 
 
-def _fitted(tiny_records: list, *, binary: bool = False) -> Any:
-    """A small two-pass classifier fitted on the tiny articles."""
-    table, segments = segment_table((r["id"], r["text"]) for r in tiny_records)
-    labels = [
-        "editorial" if binary and label == "neutral" else label
-        for r, segs in zip(tiny_records, segments)
-        for label in segment_labels(r["text"], r["spans"], segs)
-    ]
-    return build_pipeline(n_features=2**12).fit(table, labels), table
-
-
 def test_two_labels_give_the_classifiers_probabilities(tiny_records: list) -> None:
-    classifier, table = _fitted(tiny_records, binary=True)
+    table, labels = _labeled_table(tiny_records)
+    labels = ["editorial" if label == "neutral" else label for label in labels]
+    classifier = build_pipeline(n_features=2**12).fit(table, labels)
     scorer = compile_scorer(classifier)
     assert scorer is not None
     assert scorer.first.link == scorer.context.link == "binary"
