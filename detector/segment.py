@@ -165,7 +165,7 @@ def _pieces(line: str) -> tuple[tuple[int, int], ...]:
 def _cut_points(line: str) -> set[int]:
     cuts: set[int] = set()
     guarded: list[tuple[int, int]] = []
-    for a, b in _bracket_groups(line):
+    for a, b in _link_groups(line, _bracket_groups(line)):
         cuts.update((a, b))
         guarded.append((a, b))
     if ");" in line:  # the end of every script call
@@ -255,6 +255,22 @@ def _bracket_groups(line: str) -> list[tuple[int, int]]:
         elif i - start > _MAX_BRACKET_CHARS:
             depth = 0  # an unclosed bracket: give up on it rather than scan the whole line
     return groups
+
+
+def _link_groups(line: str, groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The bracket groups with their Markdown link parts: a ``[teaser](target)`` or an image's
+    ``![caption](target)`` is one segment, not a teaser and a stray URL."""
+    if "](" not in line:
+        return groups
+    out = []
+    for a, b in groups:
+        if line[a] == "[" and line.startswith("(", b):
+            close = line.find(")", b + 1, b + 1 + _MAX_BRACKET_CHARS)
+            target = line[b + 1 : close]
+            if close != -1 and target and not any(ch.isspace() or ch == "(" for ch in target):
+                a, b = (a - 1 if a and line[a - 1] == "!" else a), close + 1
+        out.append((a, b))
+    return out
 
 
 def _inside(groups: list[tuple[int, int]], pos: int) -> bool:

@@ -194,3 +194,21 @@ def test_the_line_cache_keeps_to_its_character_budget(monkeypatch: pytest.Monkey
     assert 0 < cache._chars <= 100
     assert cache._chars == sum(map(len, cache._pieces))
     assert segment(text) == _fresh(text)  # what is still remembered gives the same pieces
+
+
+@pytest.mark.parametrize(
+    ("text", "link"),
+    [
+        ("Profits rose. [Read also: five stocks to buy now](https://example.com/a-b) Then more.",
+         "[Read also: five stocks to buy now](https://example.com/a-b)"),
+        ("Text here.\n![Chart of the share price today](/img/chart.png)\nMore text.",
+         "![Chart of the share price today](/img/chart.png)"),
+    ],
+)
+def test_markdown_link_is_one_segment_with_its_target(text: str, link: str) -> None:
+    assert link in _texts(text)
+
+
+def test_bracket_group_followed_by_a_prose_bracket_is_not_a_link() -> None:
+    text = "Shares fell [see our chart of the day] (after the report) on Monday."
+    assert "[see our chart of the day]" in _texts(text)
