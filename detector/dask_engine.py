@@ -14,6 +14,7 @@ not shadow the ``dask`` package. Needs the ``dask`` extra: ``pip install 'detect
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import uuid
@@ -315,23 +316,7 @@ def read_dataframe(path: str, *, storage_options: dict[str, Any] | None = None) 
     """A Dask dataframe of the Parquet or JSONL at ``path`` (a file, a glob, a folder of part
     files, or any fsspec URL), and its format, 'parquet' or 'jsonl'."""
     dd = import_dask()
-    import fsspec
-    from dask.utils import natural_sort_key
-
-    try:
-        fs, _, paths = fsspec.get_fs_token_paths(path, storage_options=storage_options)
-    except (ImportError, ValueError) as exc:  # an unknown protocol, its package missing
-        raise InputError(f"cannot open {path} ({exc})") from None
-    if len(paths) == 1 and fs.isdir(paths[0]):
-        paths = [
-            p for p in fs.ls(paths[0], detail=False)
-            if not os.path.basename(p).startswith(("_", ".")) and _suffix(p) in PART_SUFFIXES
-        ]
-        if not paths:
-            raise InputError(f"{path} has no Parquet or JSONL part files")
-    elif not paths or not all(fs.exists(p) for p in paths):
-        raise InputError(f"{path} does not exist")
-    paths = sorted(paths, key=natural_sort_key)  # part-2 before part-10
+    fs, paths = _part_paths(path, storage_options)
     kinds = {PART_SUFFIXES.get(_suffix(p), "") for p in paths}
     if "" in kinds or len(kinds) != 1:
         raise InputError(
@@ -349,9 +334,55 @@ def read_dataframe(path: str, *, storage_options: dict[str, Any] | None = None) 
         orient="records",
         blocksize=JSONL_BLOCKSIZE,
         storage_options=storage_options,
+        encoding="utf-8-sig",  # a part that starts with a byte-order mark reads as one without
         dtype=False,  # the values as JSON has them: no guessed numbers or dates
     )
     return ddf, kind
+
+
+def _part_paths(path: str, storage_options: dict[str, Any] | None) -> tuple[Any, list[str]]:
+    """The filesystem at ``path`` and its part files in natural order."""
+    import fsspec
+    from dask.utils import natural_sort_key
+
+    try:
+        fs, _, paths = fsspec.get_fs_token_paths(path, storage_options=storage_options)
+    except (ImportError, ValueError) as exc:  # an unknown protocol, its package missing
+        raise InputError(f"cannot open {path} ({exc})") from None
+    if len(paths) == 1 and fs.isdir(paths[0]):
+        paths = [
+            p for p in fs.ls(paths[0], detail=False)
+            if not os.path.basename(p).startswith(("_", ".")) and _suffix(p) in PART_SUFFIXES
+        ]
+        if not paths:
+            raise InputError(f"{path} has no Parquet or JSONL part files")
+    elif not paths or not all(fs.exists(p) for p in paths):
+        raise InputError(f"{path} does not exist")
+    return fs, sorted(paths, key=natural_sort_key)  # part-2 before part-10
+
+
+def _first_bad_line(path: str) -> str | None:
+    """Where the first line of the JSONL parts at ``path`` that is not a JSON object is, as a
+    one-line message (Dask's parse error names neither the part nor the line)."""
+    fs, paths = _part_paths(path, None)
+    for part in paths:
+        if PART_SUFFIXES.get(_suffix(part)) != "jsonl":
+            continue
+        with fs.open(part, "rb") as fh:
+            for line_no, raw in enumerate(fh, 1):
+                where = f"{part} line {line_no}"
+                try:
+                    line = raw.decode("utf-8-sig" if line_no == 1 else "utf-8").rstrip("\r\n")
+                    record = json.loads(line) if line.strip() else {}
+                except UnicodeDecodeError as exc:
+                    return f"{where} is not valid UTF-8 (byte 0x{raw[exc.start]:02x})"
+                except json.JSONDecodeError as exc:
+                    return f"{where} is not valid JSON ({exc.msg})"
+                except (ValueError, RecursionError):
+                    return f"{where} is not valid JSON (nested too deeply or number too long)"
+                if not isinstance(record, dict):
+                    return f"{where} is not a JSON object"
+    return None
 
 
 def _suffix(path: str) -> str:
@@ -425,7 +456,16 @@ def _unreadable_parts(source: str) -> Iterator[None]:
     try:
         yield
     except ValueError as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        located = _first_bad_line(source)
+        if located is not None:
+            raise InputError(located) from None
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        # Dask puts the reader's own message on a line of its own after a wrapper's.
+        original = [line for line in lines if line.startswith("Original Message:")]
+        reason = (
+            original[0].removeprefix("Original Message:").strip() if original
+            else lines[0] if lines else type(exc).__name__
+        )
         raise InputError(f"{source} cannot be read ({reason})") from None
 
 
@@ -484,7 +524,8 @@ def run_dask(
     """
     if html:
         check_available()
-    ddf, kind = read_dataframe(input_path)
+    with _unreadable_parts(input_path):  # reading the first part already parses it
+        ddf, kind = read_dataframe(input_path)
     detector = _detector(model, threshold, keep, trust_model)
     _check_fields(ddf, text_field, site_field, id_field if mode == "label" else None, input_path)
     table = _table(templates)

@@ -331,6 +331,8 @@ class Input:
 
     def _parse_jsonl(self, line: str, line_no: int) -> dict[str, Any]:
         where = f"{self.path} line {line_no}"
+        if line_no == 1:
+            line = line.removeprefix("\ufeff")  # a byte-order mark, as some editors write
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:

@@ -273,9 +273,35 @@ def test_malformed_part(tmp_path: Path, cluster: Any, tiny_model_path: Path) -> 
                     str(tiny_model_path), "--engine", "dask", "--scheduler",
                     cluster.scheduler_address)
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"Error: {src} cannot be read (")
-    assert result.stderr.count("\n") == 1
+    assert result.stderr == (
+        f"Error: {src / 'part-10.jsonl'} line 2 is not valid JSON "
+        "(Unterminated string starting at)\n"
+    )
     assert [p.name for p in tmp_path.iterdir()] == ["in"]
+
+
+def test_malformed_first_part_is_a_one_line_error(tmp_path: Path, tiny_model_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "part-1.jsonl").write_text('{"id": "1", "text": "Fine."}\n{"id": 2, "text": \n',
+                                      encoding="utf-8")
+    result = invoke("strip", str(src), "-o", str(tmp_path / "out"), "--model",
+                    str(tiny_model_path), "--engine", "dask")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {src / 'part-1.jsonl'} line 2 is not valid JSON (Expecting value)\n"
+    )
+
+
+def test_part_with_a_byte_order_mark(tables: Path, tmp_path: Path) -> None:
+    from detector.dask_engine import read_dataframe
+
+    src = tmp_path / "in"
+    src.mkdir()
+    records = [{"id": "1", "text": "A."}]
+    (src / "part-1.jsonl").write_bytes(b"\xef\xbb\xbf" + _jsonl(records).encode())
+    ddf, _ = read_dataframe(str(src))
+    assert ddf.compute().to_dict("records") == records
 
 
 def test_parts_are_read_in_natural_order(tmp_path: Path) -> None:

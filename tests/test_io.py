@@ -181,3 +181,12 @@ def test_parts_are_read_in_natural_order(tmp_path: Path) -> None:
     assert [c.texts for c in chunks] == [["part-1.csv."], ["part-2.jsonl."], ["part-10.jsonl."]]
     # rows without an id are told apart by their part
     assert [c.ids for c in chunks] == [["part-1.csv:0"], ["part-2.jsonl:1"], ["part-10.jsonl:1"]]
+
+
+def test_jsonl_with_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    records = [{"id": "a", "text": "First.", "spans": []}, {"id": "b", "text": "Second."}]
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(map(json.dumps, records)).encode())
+    (chunk,) = Input(str(path)).chunks()
+    assert chunk.ids == ["a", "b"]
+    assert [r["id"] for r in read_labeled(str(path))] == ["a", "b"]
