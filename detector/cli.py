@@ -538,9 +538,11 @@ def train(
     Example: detector train mine.jsonl --weight mine.jsonl=3 --base -o models/mine.joblib
     """
     from detector.evaluate import format_report
+    from detector.io import check_output_file
     from detector.model import save_model
     from detector.training import parse_weight, train_files
 
+    check_output_file(output)
     if not quiet:
         logging.getLogger("detector").setLevel(logging.INFO)
     weighted = dict(parse_weight(spec) for spec in weights)
@@ -656,8 +658,10 @@ def templates(
     Example: detector templates scrape.jsonl --site-field site -o scrape.templates.npz
     """
     from detector.batch import count_input, top_templates
-    from detector.io import Input
+    from detector.io import Input, check_output_file
 
+    if output:
+        check_output_file(output)
     source = Input(
         corpus,
         text_field,

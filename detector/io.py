@@ -43,6 +43,7 @@ __all__ = [
     "Output",
     "PendingPage",
     "atomic_write",
+    "check_output_file",
     "input_kind",
     "labeled_spans",
     "read_labeled",
@@ -725,10 +726,18 @@ def make_temp(target: Path) -> str:
     return tmp
 
 
+def check_output_file(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path, or an error if it names a folder (checked before long work too)."""
+    target = Path(path)
+    if target.is_dir():
+        raise InputError(f"cannot write {target}: it is a folder; give a file name")
+    return target
+
+
 @contextmanager
 def atomic_write(path: str | os.PathLike[str]) -> Iterator[str]:
     """Yield a temporary path beside ``path``; rename it to ``path`` only on success."""
-    target = Path(path)
+    target = check_output_file(path)
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         raise InputError(f"cannot write {target}: folder {directory} does not exist")

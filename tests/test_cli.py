@@ -355,6 +355,18 @@ def test_missing_input(tmp_path: Path, model: list) -> None:
         fails(f"{path} does not exist", "strip", str(path), "-o", str(tmp_path / "o"), *model)
 
 
+@pytest.mark.parametrize("command", ["strip", "label", "templates", "train"])
+def test_output_that_is_a_folder(tmp_path: Path, model: list, command: str) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps({"id": "a", "text": "Fine.", "spans": []}) + "\n", "utf-8")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    options = [] if command == "train" else model
+    fails(f"cannot write {folder}: it is a folder; give a file name",
+          command, str(path), "-o", str(folder), *options)
+    assert list(folder.iterdir()) == []
+
+
 def test_empty_inputs(tmp_path: Path, model: list) -> None:
     for name, content in [("e.txt", ""), ("w.txt", " \n\n"), ("e.jsonl", "\n"), ("e.csv", "")]:
         path = tmp_path / name
