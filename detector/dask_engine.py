@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 MISSING_EXTRA = "the Dask engine needs the dask extra: pip install 'detector[dask]'"
 #: Part file suffixes of the formats the Dask engine reads and writes.
 PART_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+#: Compressed JSONL parts (part-0.jsonl.gz) by their last suffix, as fsspec names the codecs.
+PART_CODECS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz"}
 #: Size of the partitions a big JSONL file is cut into (bytes).
 JSONL_BLOCKSIZE = 64 * 2**20
 #: Seconds to wait for a remote scheduler before giving up.
@@ -314,25 +316,29 @@ def _strip(
 
 def read_dataframe(path: str, *, storage_options: dict[str, Any] | None = None) -> tuple[Any, str]:
     """A Dask dataframe of the Parquet or JSONL at ``path`` (a file, a glob, a folder of part
-    files, or any fsspec URL), and its format, 'parquet' or 'jsonl'."""
+    files, or any fsspec URL), and its format: 'parquet', 'jsonl', or for compressed JSONL
+    parts 'jsonl.gz', 'jsonl.bz2' or 'jsonl.xz' (the output is written the same way)."""
     dd = import_dask()
     fs, paths = _part_paths(path, storage_options)
-    kinds = {PART_SUFFIXES.get(_suffix(p), "") for p in paths}
+    kinds = {_part_kind(p) for p in paths}
     if "" in kinds or len(kinds) != 1:
         raise InputError(
-            f"{path}: the Dask engine reads Parquet (.parquet) or JSONL (.jsonl) part files "
-            "of one format"
+            f"{path}: the Dask engine reads Parquet (.parquet) or JSONL (.jsonl, or .jsonl.gz, "
+            ".jsonl.bz2, .jsonl.xz) part files of one format"
         )
     kind = kinds.pop()
     protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
     urls = [p if protocol in ("file", "local") else f"{protocol}://{p}" for p in paths]
     if kind == "parquet":
         return dd.read_parquet(urls, storage_options=storage_options), kind
+    codec = PART_CODECS.get(_suffix(paths[0]))
     ddf = dd.read_json(
         urls,
         lines=True,
         orient="records",
-        blocksize=JSONL_BLOCKSIZE,
+        # A compressed part cannot be cut into blocks: it is one partition.
+        blocksize=None if codec else JSONL_BLOCKSIZE,
+        compression=codec or "infer",
         storage_options=storage_options,
         encoding="utf-8-sig",  # a part that starts with a byte-order mark reads as one without
         dtype=False,  # the values as JSON has them: no guessed numbers or dates
@@ -352,7 +358,7 @@ def _part_paths(path: str, storage_options: dict[str, Any] | None) -> tuple[Any,
     if len(paths) == 1 and fs.isdir(paths[0]):
         paths = [
             p for p in fs.ls(paths[0], detail=False)
-            if not os.path.basename(p).startswith(("_", ".")) and _suffix(p) in PART_SUFFIXES
+            if not os.path.basename(p).startswith(("_", ".")) and _part_kind(p)
         ]
         if not paths:
             raise InputError(f"{path} has no Parquet or JSONL part files")
@@ -366,9 +372,9 @@ def _first_bad_line(path: str) -> str | None:
     one-line message (Dask's parse error names neither the part nor the line)."""
     fs, paths = _part_paths(path, None)
     for part in paths:
-        if PART_SUFFIXES.get(_suffix(part)) != "jsonl":
+        if not _part_kind(part).startswith("jsonl"):
             continue
-        with fs.open(part, "rb") as fh:
+        with fs.open(part, "rb", compression=PART_CODECS.get(_suffix(part))) as fh:
             for line_no, raw in enumerate(fh, 1):
                 where = f"{part} line {line_no}"
                 try:
@@ -387,6 +393,14 @@ def _first_bad_line(path: str) -> str | None:
 
 def _suffix(path: str) -> str:
     return os.path.splitext(path)[1].lower()
+
+
+def _part_kind(path: str) -> str:
+    """A part file's format by its name ('parquet', 'jsonl', 'jsonl.gz', ...), else ''."""
+    stem, last = os.path.splitext(path.lower())
+    if last in PART_CODECS:
+        return f"jsonl{last}" if PART_SUFFIXES.get(_suffix(stem)) == "jsonl" else ""
+    return PART_SUFFIXES.get(last, "")
 
 
 def _part_name(number: int) -> str:
@@ -434,8 +448,9 @@ def _write(ddf: Any, out: _Folder, kind: str, storage_options: dict[str, Any] | 
             ddf.to_parquet(out.tmp_url, write_index=False, name_function=_parquet_name,
                            write_metadata_file=False, storage_options=storage_options)
         else:
-            ddf.to_json(f"{out.tmp_url}/*.jsonl", orient="records", lines=True,
-                        force_ascii=False, name_function=_part_name,
+            codec = PART_CODECS.get(os.path.splitext(kind)[1])
+            ddf.to_json(f"{out.tmp_url}/*.{kind}", orient="records", lines=True,
+                        force_ascii=False, name_function=_part_name, compression=codec,
                         storage_options=storage_options)
         if fs.exists(out.target):
             fs.rm(out.target, recursive=True)  # an empty folder (checked before the run)
@@ -483,7 +498,9 @@ def _client(scheduler: str | None, workers: int) -> Any:
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
-                silence_logs=logging.ERROR,
+                # A failed task comes back to the client as its exception; the workers' own
+                # log lines about it (and about the cluster closing after it) are noise.
+                silence_logs=logging.CRITICAL,
             )
         return Client(cluster, set_as_default=False)
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import functools
+import importlib
 import json
 import os
 import re
@@ -61,6 +62,11 @@ TABLE_SUFFIXES = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
+#: A JSONL or CSV file may be compressed (rows.jsonl.gz): the codec by the last suffix, from
+#: the standard library. Output is compressed when its name says so.
+COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma"}
+#: What a broken compressed stream raises while it is read.
+_CODEC_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError)
 
 
 class PendingPage(NamedTuple):
@@ -134,7 +140,33 @@ def input_kind(path: str) -> str:
         return "parts" if _has_parts(path) else "folder"
     if is_html(path):
         return "html"
-    return TABLE_SUFFIXES.get(Path(path).suffix.lower(), "text")
+    return table_kind(path) or "text"
+
+
+def table_kind(path: str | os.PathLike[str]) -> str | None:
+    """'jsonl', 'csv' or 'parquet' by a file's name, else None. JSONL and CSV may be
+    compressed: ``rows.jsonl.gz``, ``rows.csv.bz2``, ``rows.jsonl.xz``."""
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if len(suffixes) >= 2 and suffixes[-1] in COMPRESSIONS:
+        kind = TABLE_SUFFIXES.get(suffixes[-2])
+        return kind if kind in ("jsonl", "csv") else None
+    return TABLE_SUFFIXES.get(suffixes[-1]) if suffixes else None
+
+
+def open_binary(path: str | os.PathLike[str], mode: str = "rb") -> IO[bytes]:
+    """A file opened in binary ``mode``, through its codec when its name ends in one."""
+    codec = COMPRESSIONS.get(Path(path).suffix.lower())
+    if codec is None:
+        return open(path, mode)  # noqa: SIM115 (the caller closes it)
+    return importlib.import_module(codec).open(path, mode)  # type: ignore[no-any-return]
+
+
+def _open_text_output(tmp: str, target: str) -> IO[str]:
+    """The text file ``tmp`` for writing, compressed as ``target``'s name says; with
+    surrogateescape, a skipped line with undecodable bytes goes out byte for byte."""
+    codec = COMPRESSIONS.get(Path(target).suffix.lower())
+    opener = open if codec is None else importlib.import_module(codec).open
+    return opener(tmp, "wt", encoding="utf-8", newline="", errors="surrogateescape")  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -288,7 +320,7 @@ class Input:
     def _read_jsonl(self, rows: int) -> Iterator[Chunk]:
         _check_file(self.path)
         seen = False
-        with open(self.path, "rb") as fh:
+        with _readable(self.path), open_binary(self.path) as fh:
             chunk = Chunk([], [], [])
             for line_no, raw in enumerate(fh, 1):
                 try:
@@ -371,6 +403,8 @@ class Input:
             raise EmptyInputError(f"{self.path} is empty") from None
         except pd.errors.ParserError as exc:
             raise InputError(f"{self.path} is not valid CSV ({str(exc).strip()})") from None
+        except _CODEC_ERRORS as exc:
+            raise InputError(f"{self.path} cannot be read ({_reason(exc)})") from None
         if not seen:
             raise EmptyInputError(f"{self.path} is empty")
 
@@ -453,7 +487,7 @@ def _has_parts(folder: str) -> bool:
 
 def _is_part(name: str) -> bool:
     """A table's name that is not hidden and not a marker such as Spark's _SUCCESS."""
-    return not name.startswith((".", "_")) and Path(name).suffix.lower() in TABLE_SUFFIXES
+    return not name.startswith((".", "_")) and table_kind(name) is not None
 
 
 def _natural(path: Path) -> list[Any]:
@@ -498,11 +532,23 @@ def _check_file(path: str) -> None:
 
 def _read_bytes(path: str) -> bytes:
     _check_file(path)
+    with _readable(path), open_binary(path) as fh:
+        return fh.read()
+
+
+@contextmanager
+def _readable(path: str) -> Iterator[None]:
+    """A file that cannot be opened or decompressed is a one-line error naming it."""
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except OSError as exc:
-        raise InputError(f"{path} cannot be read ({exc.strerror})") from None
+        yield
+    except _CODEC_ERRORS as exc:
+        raise InputError(f"{path} cannot be read ({_reason(exc)})") from None
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
 
 
 def _decode(data: bytes, path: str, line_no: int | None = None, encoding: str = "utf-8") -> str:
@@ -590,12 +636,11 @@ class Output:
             sys.stdout.flush()
             return
         with atomic_write(self.path) as tmp:
-            # surrogateescape: a skipped line with undecodable bytes goes out byte for byte.
             fh: IO[Any]
             if self.kind == "parquet":
                 fh = open(tmp, "wb")
             else:
-                fh = open(tmp, "w", encoding="utf-8", newline="", errors="surrogateescape")
+                fh = _open_text_output(tmp, self.path)
             with fh:
                 writer = TableWriter(fh, self.kind, None)
                 yield writer
@@ -690,7 +735,9 @@ class PartsWriter(TableWriter):
 
     def _start(self, part: str) -> None:
         assert self.folder is not None
-        output = Output(os.path.join(self.folder, part), TABLE_SUFFIXES[Path(part).suffix.lower()])
+        kind = table_kind(part)
+        assert kind is not None
+        output = Output(os.path.join(self.folder, part), kind)
         stack = ExitStack()
         self._writer = stack.enter_context(output.writer())
         self._open, self.part = stack, part
@@ -758,7 +805,7 @@ def read_labeled(path: str) -> list[dict[str, Any]]:
     if source.kind != "jsonl":
         raise DataError(f"{path}: labeled data must be JSONL (.jsonl)")
     _check_file(path)
-    with open(path, "rb") as fh:
+    with _readable(path), open_binary(path) as fh:
         for line_no, raw in enumerate(fh, 1):
             line = _decode(raw, path, line_no)
             if not line.strip():

@@ -189,6 +189,21 @@ def test_strip_jsonl_keeps_other_fields(tmp_path: Path, articles: list, expected
     assert ok("strip", str(path), *model).stdout.splitlines() == lines
 
 
+def test_compressed_jsonl_in_and_out(tmp_path: Path, articles: list, expected: list,
+                                     model: list) -> None:
+    import gzip
+
+    path, out = tmp_path / "in.jsonl.gz", tmp_path / "out.jsonl.gz"
+    path.write_bytes(gzip.compress(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in articles).encode()))
+    ok("strip", str(path), "-o", str(out), *model)
+    got = [json.loads(line) for line in gzip.decompress(out.read_bytes()).splitlines()]
+    assert [g["text"] for g in got] == expected
+    plain = json.loads(ok("evaluate", str(_write_jsonl(tmp_path / "gold.jsonl", articles)),
+                          "--json", *model).stdout)
+    assert json.loads(ok("evaluate", str(path), "--json", *model).stdout) == plain
+
+
 def test_strip_jsonl_text_field(tmp_path: Path, articles: list, expected: list,
                                 model: list) -> None:
     path = tmp_path / "in.jsonl"

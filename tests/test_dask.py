@@ -103,6 +103,27 @@ def test_strip_folder_of_parts_matches_single_process(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp left
 
 
+def test_compressed_parts_are_written_compressed(
+    tables: Path, tmp_path: Path, cluster: Any, tiny_model_path: Path
+) -> None:
+    import gzip
+
+    model = ["--model", str(tiny_model_path)]
+    expected = single_process("strip", str(tables / "all.jsonl"), *model,
+                              output=tmp_path / "single.jsonl")
+    src = tmp_path / "gz"
+    src.mkdir()
+    for part in (tables / "jsonl").glob("part-*.jsonl"):
+        (src / f"{part.name}.gz").write_bytes(gzip.compress(part.read_bytes()))
+    out = tmp_path / "dask"
+    ok("strip", str(src), "-o", str(out), *model, "--engine", "dask",
+       "--scheduler", cluster.scheduler_address, "--quiet")
+    parts = sorted(out.iterdir())
+    assert [p.name for p in parts] == [f"part-{k:05d}.jsonl.gz" for k in range(PARTS)]
+    got = [json.loads(line) for p in parts for line in gzip.decompress(p.read_bytes()).splitlines()]
+    assert got == expected
+
+
 def test_mark_glob_matches_single_process(
     tables: Path, tmp_path: Path, cluster: Any, tiny_model_path: Path
 ) -> None:

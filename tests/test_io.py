@@ -190,3 +190,56 @@ def test_jsonl_with_a_byte_order_mark(tmp_path: Path) -> None:
     (chunk,) = Input(str(path)).chunks()
     assert chunk.ids == ["a", "b"]
     assert [r["id"] for r in read_labeled(str(path))] == ["a", "b"]
+
+
+@pytest.mark.parametrize("codec", ["gzip", "bz2", "lzma"])
+def test_compressed_tables_read_and_write_by_name(tmp_path: Path, codec: str) -> None:
+    import importlib
+
+    from detector.io import COMPRESSIONS
+
+    suffix = next(s for s, c in COMPRESSIONS.items() if c == codec)
+    module = importlib.import_module(codec)
+    rows = [{"id": "a", "text": "First."}, {"id": "b", "text": "Second."}]
+    jsonl = tmp_path / f"in.jsonl{suffix}"
+    jsonl.write_bytes(module.compress("".join(json.dumps(r) + "\n" for r in rows).encode()))
+    csv = tmp_path / f"in.csv{suffix}"
+    csv.write_bytes(module.compress(b"id,text\na,First.\nb,Second.\n"))
+    for path in (jsonl, csv):
+        assert [c.texts for c in _chunks(path)] == [["First.", "Second."]]
+    out = tmp_path / f"out.jsonl{suffix}"
+    source = Input(str(jsonl))
+    with Output.like(str(out), source).writer() as writer:
+        for chunk in source.chunks():
+            writer.write_texts(chunk, [t.upper() for t in chunk.texts], "text")
+    lines = module.decompress(out.read_bytes()).decode().splitlines()
+    assert [json.loads(line)["text"] for line in lines] == ["FIRST.", "SECOND."]
+
+
+def test_compressed_names() -> None:
+    from detector.io import table_kind
+
+    assert table_kind("a.jsonl.gz") == "jsonl"
+    assert table_kind("a.2024.csv.xz") == "csv"
+    assert table_kind("a.parquet.gz") is None  # Parquet compresses inside
+    assert table_kind("a.gz") is None
+    assert Input("a.txt.gz").kind == "text"
+
+
+def test_broken_compressed_file_is_a_one_line_error(tmp_path: Path) -> None:
+    import gzip
+
+    fake = tmp_path / "fake.jsonl.gz"
+    fake.write_bytes(b"not gzip at all")
+    with pytest.raises(InputError, match=r"^.*fake\.jsonl\.gz cannot be read \(Not a gzipped"):
+        _chunks(fake)
+    whole = gzip.compress(b"".join(b'{"text": "line %d"}\n' % k for k in range(2000)))
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(InputError, match=r"cut\.jsonl\.gz cannot be read \(Compressed file ended"):
+        _chunks(cut)
+    table = gzip.compress(b"id,text\n" + b"".join(b"%d,row %d\n" % (k, k) for k in range(2000)))
+    cut_csv = tmp_path / "cut.csv.gz"
+    cut_csv.write_bytes(table[: len(table) // 2])
+    with pytest.raises(InputError, match=r"cut\.csv\.gz cannot be read \(Compressed file ended"):
+        _chunks(cut_csv)
