@@ -64,7 +64,9 @@ ABBREVIATIONS = frozenset(
 )
 
 # A sentence end: punctuation, optional closing quotes/brackets, then a space or a glued start.
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”“’»«)\]]*(?=\s*\S)")
+# The full-width marks of Chinese and Japanese end a sentence with no space after them.
+_SENTENCE_END = re.compile(r"[.!?…。！？]+[\"'”“’»«)\]」』）]*(?=\s*\S)")
+_FULL_WIDTH_ENDS = "。！？"
 # A lower-case word or a year glued to a capitalised word and a space: "WeedsThe question",
 # "NewsSupreme Court", "2017Ashraf owns". Brand names such as "PayPal" or "iPhone" stay whole.
 # The look-ahead comes first: the regex engine then skips quickly to capitals.
@@ -190,6 +192,8 @@ def _is_sentence_end(line: str, start: int, end: int) -> bool:
     if nxt >= len(line):
         return False
     follower = line[nxt]
+    if line[start] in _FULL_WIDTH_ENDS:
+        return True
     glued = nxt == end
     if follower.islower():
         return False

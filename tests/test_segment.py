@@ -212,3 +212,9 @@ def test_markdown_link_is_one_segment_with_its_target(text: str, link: str) -> N
 def test_bracket_group_followed_by_a_prose_bracket_is_not_a_link() -> None:
     text = "Shares fell [see our chart of the day] (after the report) on Monday."
     assert "[see our chart of the day]" in _texts(text)
+
+
+def test_full_width_sentence_ends() -> None:
+    text = "今日は晴れです。ニュースレターに登録してください！「はい」と言った。"
+    assert _texts(text) == [
+        "今日は晴れです。", "ニュースレターに登録してください！", "「はい」と言った。"]
