@@ -859,10 +859,14 @@ def pick(
     )
     progress.done()
     click.echo(
-        f"picked {len(result.tasks)} segments from {result.articles} articles on "
-        f"{result.sites} sites"
+        f"picked {_count(len(result.tasks), 'segment')} from "
+        f"{_count(result.articles, 'article')} on {_count(result.sites, 'site')}"
     )
     click.echo("wrote " + " and ".join(str(f) for f in result.files))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def _stdin_is_terminal() -> bool:
