@@ -3,6 +3,7 @@ is the single-process output; its errors are one line."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 import sys
@@ -76,7 +77,9 @@ def read_parts(folder: Path) -> list[dict]:
     assert [p.name.split(".")[0] for p in parts] == [f"part-{k:05d}" for k in range(len(parts))]
     if parts[0].suffix == ".parquet":
         return pd.concat([pd.read_parquet(p) for p in parts]).to_dict("records")
-    return [json.loads(line) for p in parts for line in p.read_text("utf-8").splitlines()]
+    text = [(gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes()).decode()
+            for p in parts]
+    return [json.loads(line) for part in text for line in part.splitlines()]
 
 
 def single_process(*args: str, output: Path) -> list[dict]:
@@ -106,8 +109,6 @@ def test_strip_folder_of_parts_matches_single_process(
 def test_compressed_parts_are_written_compressed(
     tables: Path, tmp_path: Path, cluster: Any, tiny_model_path: Path
 ) -> None:
-    import gzip
-
     model = ["--model", str(tiny_model_path)]
     expected = single_process("strip", str(tables / "all.jsonl"), *model,
                               output=tmp_path / "single.jsonl")
@@ -118,10 +119,8 @@ def test_compressed_parts_are_written_compressed(
     out = tmp_path / "dask"
     ok("strip", str(src), "-o", str(out), *model, "--engine", "dask",
        "--scheduler", cluster.scheduler_address, "--quiet")
-    parts = sorted(out.iterdir())
-    assert [p.name for p in parts] == [f"part-{k:05d}.jsonl.gz" for k in range(PARTS)]
-    got = [json.loads(line) for p in parts for line in gzip.decompress(p.read_bytes()).splitlines()]
-    assert got == expected
+    assert sorted(p.name for p in out.iterdir()) == [f"part-{k:05d}.jsonl.gz" for k in range(PARTS)]
+    assert read_parts(out) == expected
 
 
 def test_mark_glob_matches_single_process(
