@@ -30,6 +30,7 @@ from detector.cues import (
     segment_table,
     shape_cues,
 )
+from detector.hashing import fold_digits
 
 __all__ = [
     "POSITION_COLUMNS",
@@ -66,6 +67,7 @@ def build_features(*, n_features: int = 2**18, position: bool = False) -> Column
     """
     words = HashingVectorizer(
         analyzer="word",
+        preprocessor=fold_digits,
         ngram_range=(1, 2),
         token_pattern=r"(?u)\b\w+\b",
         n_features=n_features,
@@ -74,6 +76,7 @@ def build_features(*, n_features: int = 2**18, position: bool = False) -> Column
     )
     chars = HashingVectorizer(
         analyzer="char_wb",
+        preprocessor=fold_digits,
         ngram_range=(2, 4),
         n_features=n_features,
         alternate_sign=False,

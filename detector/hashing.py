@@ -23,7 +23,20 @@ import numpy as np
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
-__all__ = ["Hashing", "hash_transform", "hashed_dot", "murmurhash3_32"]
+__all__ = ["Hashing", "fold_digits", "hash_transform", "hashed_dot", "murmurhash3_32"]
+
+_DIGITS_TO_ZERO = str.maketrans("123456789", "000000000")
+
+
+def fold_digits(text: str) -> str:
+    """``text`` lower-cased with every ASCII digit written as 0: the n-gram vectorizers'
+    preprocessor, so that "Analyse vom 3. März" and "vom 14. Mai", or "$39" and "$1,000",
+    share their n-grams (a site's adverts repeat with other numbers).
+
+    >>> fold_digits("Q3 2025: +26%")
+    'q0 0000: +00%'
+    """
+    return text.lower().translate(_DIGITS_TO_ZERO)
 
 _C1 = np.uint32(0xCC9E2D51)
 _C2 = np.uint32(0x1B873593)
@@ -39,6 +52,9 @@ class Hashing:
     n_features: int
     alternate_sign: bool
     norm: str | None  # "l1", "l2" or None
+    #: The vectorizer's preprocessor is :func:`fold_digits` (a class default, so that the
+    #: settings pickled in model files made before it read as False).
+    digits_folded: bool = False
 
     @classmethod
     def of(cls, vectorizer: Any) -> Hashing | None:
@@ -56,6 +72,7 @@ class Hashing:
             n_features=int(v.n_features),
             alternate_sign=bool(v.alternate_sign),
             norm=v.norm,
+            digits_folded=v.preprocessor is fold_digits,
         )
 
     def counts(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -64,6 +81,8 @@ class Hashing:
 
         Raises UnicodeEncodeError on a lone surrogate, which UTF-8 cannot hold.
         """
+        if self.digits_folded:  # the n-gram builders lower-case; folding digits commutes with it
+            texts = [t.translate(_DIGITS_TO_ZERO) for t in texts]
         if self.analyzer == "word":
             grams = _word_grams(texts, re.compile(self.token_pattern), self.ngram_range)
         else:
@@ -134,7 +153,7 @@ def _supported(v: Any) -> bool:
         v.input == "content"
         and v.strip_accents is None
         and v.lowercase
-        and v.preprocessor is None
+        and v.preprocessor in (None, fold_digits)
         and v.tokenizer is None
         and v.stop_words is None
         and not v.binary

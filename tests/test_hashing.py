@@ -10,7 +10,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.utils import murmurhash3_32 as reference_murmur
 
 from detector.features import build_features
-from detector.hashing import hash_transform, murmurhash3_32
+from detector.hashing import Hashing, fold_digits, hash_transform, murmurhash3_32
 
 # Scraped text: mixed case, umlauts, digits, punctuation, odd spaces, an emoji (4 UTF-8 bytes).
 scraped = st.text(
@@ -38,6 +38,8 @@ def _vectorizers() -> list[HashingVectorizer]:
     return [
         shipped["words"],
         shipped["chars"],
+        # the settings of models made before digits were folded
+        HashingVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b"),
         HashingVectorizer(analyzer="char_wb", ngram_range=(1, 5), n_features=2**10),
         HashingVectorizer(analyzer="word", ngram_range=(2, 3), n_features=2**12, norm="l1"),
         HashingVectorizer(analyzer="char_wb", ngram_range=(3, 3), norm=None, n_features=97),
@@ -75,6 +77,7 @@ def test_other_settings_fall_back_to_scikit_learn() -> None:
         HashingVectorizer(analyzer="char", ngram_range=(2, 3)),
         HashingVectorizer(lowercase=False),
         HashingVectorizer(alternate_sign=True, n_features=2**8),
+        HashingVectorizer(preprocessor=str.upper),
     ]:
         _same_matrix(hash_transform(vectorizer, TEXTS), vectorizer.transform(TEXTS))
 
@@ -85,3 +88,21 @@ def test_a_lone_surrogate_fails_as_in_scikit_learn() -> None:
         vectorizer.transform(["bad \ud800 text"])
     with pytest.raises(UnicodeEncodeError):
         hash_transform(vectorizer, ["bad \ud800 text"])
+
+
+def test_digits_fold_in_the_shipped_vectorizers() -> None:
+    shipped = _shipped(2**10)
+    assert all(Hashing.of(v).digits_folded for v in shipped.values() if v is not None
+               and isinstance(v, HashingVectorizer))
+    words = shipped["words"]
+    _same_matrix(words.transform(["vom 3. März 2024"]), words.transform(["vom 7. März 1999"]))
+    assert fold_digits("Q3 ÄB") == "q0 äb"
+
+
+def test_settings_pickled_before_folding_read_as_not_folded() -> None:
+    spec = Hashing.of(HashingVectorizer())
+    assert spec is not None
+    state = {k: v for k, v in vars(spec).items() if k != "digits_folded"}
+    old = object.__new__(Hashing)
+    old.__dict__.update(state)  # what unpickling a model file made before the field does
+    assert old.digits_folded is False
