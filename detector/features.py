@@ -3,7 +3,8 @@
 Two feature sets, one per pass of the classifier:
 
 * the *segment* features (:func:`build_features`): word and character n-grams of the segment's
-  own text, its shape (:class:`ShapeFeatures`) and its place in the article;
+  own text (lower-cased, digits folded to 0 by :func:`~detector.hashing.fold_digits`), its
+  shape (:class:`ShapeFeatures`) and its place in the article;
 * the *context* features (:func:`~detector.cues.context_features`): the first pass's class
   probabilities of the segment and of its neighbours.
 
