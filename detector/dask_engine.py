@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import lzma
 import os
 import uuid
 import warnings
@@ -46,6 +47,8 @@ MISSING_EXTRA = "the Dask engine needs the dask extra: pip install 'detector[das
 PART_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 #: Compressed JSONL parts (part-0.jsonl.gz) by their last suffix, as fsspec names the codecs.
 PART_CODECS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz"}
+#: What a broken compressed part raises when it is read (lzma's error is not an OSError).
+_CODEC_ERRORS = (OSError, EOFError, lzma.LZMAError)
 #: Size of the partitions a big JSONL file is cut into (bytes).
 JSONL_BLOCKSIZE = 64 * 2**20
 #: Seconds to wait for a remote scheduler before giving up.
@@ -375,20 +378,28 @@ def _first_bad_line(path: str) -> str | None:
         if not _part_kind(part).startswith("jsonl"):
             continue
         with fs.open(part, "rb", compression=PART_CODECS.get(_suffix(part))) as fh:
-            for line_no, raw in enumerate(fh, 1):
-                where = f"{part} line {line_no}"
-                try:
-                    line = raw.decode("utf-8-sig" if line_no == 1 else "utf-8").rstrip("\r\n")
-                    record = json.loads(line) if line.strip() else {}
-                except UnicodeDecodeError as exc:
-                    return f"{where} is not valid UTF-8 (byte 0x{raw[exc.start]:02x})"
-                except json.JSONDecodeError as exc:
-                    return f"{where} is not valid JSON ({exc.msg})"
-                except (ValueError, RecursionError):
-                    return f"{where} is not valid JSON (nested too deeply or number too long)"
-                if not isinstance(record, dict):
-                    return f"{where} is not a JSON object"
+            try:
+                for line_no, raw in enumerate(fh, 1):
+                    problem = _line_problem(raw, line_no)
+                    if problem is not None:
+                        return f"{part} line {line_no} {problem}"
+            except _CODEC_ERRORS as exc:
+                return f"{part} cannot be read ({str(exc) or type(exc).__name__})"
     return None
+
+
+def _line_problem(raw: bytes, line_no: int) -> str | None:
+    """What is wrong with one JSONL line, or None."""
+    try:
+        line = raw.decode("utf-8-sig" if line_no == 1 else "utf-8").rstrip("\r\n")
+        record = json.loads(line) if line.strip() else {}
+    except UnicodeDecodeError as exc:
+        return f"is not valid UTF-8 (byte 0x{raw[exc.start]:02x})"
+    except json.JSONDecodeError as exc:
+        return f"is not valid JSON ({exc.msg})"
+    except (ValueError, RecursionError):
+        return "is not valid JSON (nested too deeply or number too long)"
+    return None if isinstance(record, dict) else "is not a JSON object"
 
 
 def _suffix(path: str) -> str:
@@ -467,13 +478,16 @@ def _parquet_name(number: int) -> str:
 
 @contextmanager
 def _unreadable_parts(source: str) -> Iterator[None]:
-    """A part that pandas or pyarrow cannot parse (they raise ValueError) is a one-line error."""
+    """A part that pandas or pyarrow cannot parse (they raise ValueError), or a compressed part
+    that cannot be decompressed, is a one-line error."""
     try:
         yield
-    except ValueError as exc:
+    except (ValueError, OSError, EOFError, lzma.LZMAError) as exc:
         located = _first_bad_line(source)
         if located is not None:
             raise InputError(located) from None
+        if not isinstance(exc, ValueError):
+            raise  # not the input's fault as far as can be seen: an output error, say
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         # Dask puts the reader's own message on a line of its own after a wrapper's.
         original = [line for line in lines if line.startswith("Original Message:")]

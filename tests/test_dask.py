@@ -300,6 +300,22 @@ def test_malformed_part(tmp_path: Path, cluster: Any, tiny_model_path: Path) -> 
     assert [p.name for p in tmp_path.iterdir()] == ["in"]
 
 
+def test_broken_compressed_part(tmp_path: Path, cluster: Any, tiny_model_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    fine = _jsonl([{"id": "1", "text": "A."}]).encode()
+    (src / "part-1.jsonl.gz").write_bytes(gzip.compress(fine))
+    (src / "part-2.jsonl.gz").write_bytes(b"not gzip")
+    result = invoke("strip", str(src), "-o", str(tmp_path / "out"), "--model",
+                    str(tiny_model_path), "--engine", "dask", "--scheduler",
+                    cluster.scheduler_address)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {src / 'part-2.jsonl.gz'} cannot be read (Not a gzipped file (b'no'))\n"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["in"]
+
+
 def test_malformed_first_part_is_a_one_line_error(tmp_path: Path, tiny_model_path: Path) -> None:
     src = tmp_path / "in"
     src.mkdir()
