@@ -15,6 +15,7 @@ import codecs
 import functools
 import importlib
 import json
+import lzma
 import os
 import re
 import sys
@@ -65,8 +66,8 @@ TABLE_SUFFIXES = {
 #: A JSONL or CSV file may be compressed (rows.jsonl.gz): the codec by the last suffix, from
 #: the standard library. Output is compressed when its name says so.
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma"}
-#: What a broken compressed stream raises while it is read.
-_CODEC_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError)
+#: What a broken compressed stream raises while it is read (lzma's error is not an OSError).
+_CODEC_ERRORS = (OSError, EOFError, lzma.LZMAError)
 
 
 class PendingPage(NamedTuple):

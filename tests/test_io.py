@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -233,6 +234,10 @@ def test_broken_compressed_file_is_a_one_line_error(tmp_path: Path) -> None:
     fake.write_bytes(b"not gzip at all")
     with pytest.raises(InputError, match=r"^.*fake\.jsonl\.gz cannot be read \(Not a gzipped"):
         _chunks(fake)
+    for name in ("fake.jsonl.xz", "fake.csv.xz", "fake.jsonl.bz2"):
+        (tmp_path / name).write_bytes(b"not compressed")
+        with pytest.raises(InputError, match=rf"{re.escape(name)} cannot be read \("):
+            _chunks(tmp_path / name)
     whole = gzip.compress(b"".join(b'{"text": "line %d"}\n' % k for k in range(2000)))
     cut = tmp_path / "cut.jsonl.gz"
     cut.write_bytes(whole[: len(whole) // 2])
