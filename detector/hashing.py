@@ -77,14 +77,22 @@ class Hashing:
             digits_folded=v.preprocessor is fold_digits,
         )
 
-    def counts(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def preprocessed(self, texts: list[str]) -> list[str]:
+        """``texts`` as the vectorizer's n-grams are taken from: lower-cased, and with
+        :func:`fold_digits` when that is its preprocessor."""
+        return list(map(fold_digits if self.digits_folded else str.lower, texts))
+
+    def counts(
+        self, texts: list[str], *, preprocessed: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The nonzero entries of the vectorizer's matrix for ``texts``, row by row and column
         by column within a row: (rows, columns, values), normalized as the vectorizer does.
+        With ``preprocessed``, ``texts`` are already :meth:`preprocessed`.
 
         Raises UnicodeEncodeError on a lone surrogate, which UTF-8 cannot hold.
         """
-        if self.digits_folded:  # the n-gram builders lower-case; folding digits commutes with it
-            texts = [_NONZERO_DIGIT.sub("0", t) for t in texts]
+        if not preprocessed:
+            texts = self.preprocessed(texts)
         if self.analyzer == "word":
             grams = _word_grams(texts, re.compile(self.token_pattern), self.ngram_range)
         else:
@@ -139,10 +147,12 @@ def hash_transform(vectorizer: Any, texts: Sequence[str]) -> sp.csr_matrix:
     return sp.csr_matrix((values, cols, indptr), shape=(len(texts), spec.n_features))
 
 
-def hashed_dot(spec: Hashing, texts: list[str], weights: np.ndarray) -> np.ndarray:
+def hashed_dot(
+    spec: Hashing, texts: list[str], weights: np.ndarray, *, preprocessed: bool = False
+) -> np.ndarray:
     """The vectorizer's matrix for ``texts`` times ``weights`` (n_features x k), without the
-    matrix: one row of k sums per text."""
-    rows, cols, values = spec.counts(texts)
+    matrix: one row of k sums per text. ``preprocessed`` as for :meth:`Hashing.counts`."""
+    rows, cols, values = spec.counts(texts, preprocessed=preprocessed)
     out = np.empty((len(texts), weights.shape[1]))
     for j in range(weights.shape[1]):
         out[:, j] = np.bincount(rows, weights=values * weights[cols, j], minlength=len(texts))
@@ -181,8 +191,9 @@ def _utf8(text: str) -> tuple[np.ndarray, np.ndarray]:
 def _word_grams(
     texts: list[str], pattern: re.Pattern[str], ngram_range: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Word n-grams of all texts as (buffer, byte starts, byte lengths, row of each n-gram)."""
-    tokens = [pattern.findall(t.lower()) for t in texts]
+    """Word n-grams of all (preprocessed) texts as (buffer, byte starts, byte lengths, row of
+    each n-gram)."""
+    tokens = [pattern.findall(t) for t in texts]
     flat = list(chain.from_iterable(tokens))
     doc = np.repeat(np.arange(len(texts)), [len(t) for t in tokens])
     lengths = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat))
@@ -196,8 +207,9 @@ def _word_grams(
 def _char_wb_grams(
     texts: list[str], ngram_range: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``char_wb`` n-grams (inside each word padded with a space either side) of all texts."""
-    words = [t.lower().split() for t in texts]
+    """``char_wb`` n-grams (inside each word padded with a space either side) of all
+    (preprocessed) texts."""
+    words = [t.split() for t in texts]
     flat = list(chain.from_iterable(words))
     doc = np.repeat(np.arange(len(texts)), [len(w) for w in words])
     padded = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat)) + 2

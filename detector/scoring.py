@@ -146,8 +146,15 @@ class LinearScorer:
 
     def _compute(self, texts: list[str]) -> np.ndarray:
         decision = np.zeros((len(texts), len(self.first.intercept)))
+        # The word and the character n-grams are taken from the same preprocessed texts:
+        # lower-case (and fold digits) once for both.
+        preprocessed: dict[bool, list[str]] = {}
         for hashing, weights in self.hashings:
-            decision += hashed_dot(hashing, texts, weights)
+            if hashing.digits_folded not in preprocessed:
+                preprocessed[hashing.digits_folded] = hashing.preprocessed(texts)
+            decision += hashed_dot(
+                hashing, preprocessed[hashing.digits_folded], weights, preprocessed=True
+            )
         if self.shape_weights is not None:
             decision += shape_cues(texts) @ self.shape_weights
         return decision
