@@ -28,6 +28,7 @@ from typing import Any
 from detector.defaults import DEFAULT_KEEP, DEFAULT_MODEL, DEFAULT_THRESHOLD
 from detector.errors import ClusterError, InputError, MissingExtraError
 from detector.html import check_available
+from detector.io import COMPRESSIONS, table_kind
 
 __all__ = [
     "MISSING_EXTRA",
@@ -43,10 +44,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MISSING_EXTRA = "the Dask engine needs the dask extra: pip install 'detector[dask]'"
-#: Part file suffixes of the formats the Dask engine reads and writes.
-PART_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-#: Compressed JSONL parts (part-0.jsonl.gz) by their last suffix, as fsspec names the codecs.
-PART_CODECS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz"}
+#: The table formats (:func:`detector.io.table_kind`) the Dask engine reads and writes.
+PART_FORMATS = ("parquet", "jsonl")
 #: What a broken compressed part raises when it is read (lzma's error is not an OSError).
 _CODEC_ERRORS = (OSError, EOFError, lzma.LZMAError)
 #: Size of the partitions a big JSONL file is cut into (bytes).
@@ -334,7 +333,7 @@ def read_dataframe(path: str, *, storage_options: dict[str, Any] | None = None) 
     urls = [p if protocol in ("file", "local") else f"{protocol}://{p}" for p in paths]
     if kind == "parquet":
         return dd.read_parquet(urls, storage_options=storage_options), kind
-    codec = PART_CODECS.get(_suffix(paths[0]))
+    codec = COMPRESSIONS.get(_suffix(paths[0]))
     ddf = dd.read_json(
         urls,
         lines=True,
@@ -377,7 +376,7 @@ def _first_bad_line(path: str) -> str | None:
     for part in paths:
         if not _part_kind(part).startswith("jsonl"):
             continue
-        with fs.open(part, "rb", compression=PART_CODECS.get(_suffix(part))) as fh:
+        with fs.open(part, "rb", compression=COMPRESSIONS.get(_suffix(part))) as fh:
             try:
                 for line_no, raw in enumerate(fh, 1):
                     problem = _line_problem(raw, line_no)
@@ -408,10 +407,11 @@ def _suffix(path: str) -> str:
 
 def _part_kind(path: str) -> str:
     """A part file's format by its name ('parquet', 'jsonl', 'jsonl.gz', ...), else ''."""
-    stem, last = os.path.splitext(path.lower())
-    if last in PART_CODECS:
-        return f"jsonl{last}" if PART_SUFFIXES.get(_suffix(stem)) == "jsonl" else ""
-    return PART_SUFFIXES.get(last, "")
+    kind = table_kind(path)
+    if kind not in PART_FORMATS:
+        return ""
+    last = _suffix(path)
+    return f"{kind}{last}" if last in COMPRESSIONS else kind
 
 
 def _part_name(number: int) -> str:
@@ -459,7 +459,7 @@ def _write(ddf: Any, out: _Folder, kind: str, storage_options: dict[str, Any] | 
             ddf.to_parquet(out.tmp_url, write_index=False, name_function=_parquet_name,
                            write_metadata_file=False, storage_options=storage_options)
         else:
-            codec = PART_CODECS.get(os.path.splitext(kind)[1])
+            codec = COMPRESSIONS.get(os.path.splitext(kind)[1])
             ddf.to_json(f"{out.tmp_url}/*.{kind}", orient="records", lines=True,
                         force_ascii=False, name_function=_part_name, compression=codec,
                         storage_options=storage_options)

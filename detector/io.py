@@ -20,7 +20,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -156,18 +156,19 @@ def table_kind(path: str | os.PathLike[str]) -> str | None:
 
 def open_binary(path: str | os.PathLike[str], mode: str = "rb") -> IO[bytes]:
     """A file opened in binary ``mode``, through its codec when its name ends in one."""
-    codec = COMPRESSIONS.get(Path(path).suffix.lower())
-    if codec is None:
-        return open(path, mode)  # noqa: SIM115 (the caller closes it)
-    return importlib.import_module(codec).open(path, mode)  # type: ignore[no-any-return]
+    return _opener(path)(path, mode)
 
 
 def _open_text_output(tmp: str, target: str) -> IO[str]:
     """The text file ``tmp`` for writing, compressed as ``target``'s name says; with
     surrogateescape, a skipped line with undecodable bytes goes out byte for byte."""
-    codec = COMPRESSIONS.get(Path(target).suffix.lower())
-    opener = open if codec is None else importlib.import_module(codec).open
-    return opener(tmp, "wt", encoding="utf-8", newline="", errors="surrogateescape")  # type: ignore[no-any-return]
+    return _opener(target)(tmp, "wt", encoding="utf-8", newline="", errors="surrogateescape")
+
+
+def _opener(path: str | os.PathLike[str]) -> Callable[..., IO[Any]]:
+    """``open``, or the ``open`` of the codec ``path``'s name ends in (gzip, bz2, lzma)."""
+    codec = COMPRESSIONS.get(Path(path).suffix.lower())
+    return open if codec is None else importlib.import_module(codec).open
 
 
 @dataclass
