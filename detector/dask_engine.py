@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import lzma
 import os
 import uuid
 import warnings
@@ -28,7 +27,7 @@ from typing import Any
 from detector.defaults import DEFAULT_KEEP, DEFAULT_MODEL, DEFAULT_THRESHOLD
 from detector.errors import ClusterError, InputError, MissingExtraError
 from detector.html import check_available
-from detector.io import COMPRESSIONS, table_kind
+from detector.io import CODEC_ERRORS, COMPRESSIONS, table_kind
 
 __all__ = [
     "MISSING_EXTRA",
@@ -46,8 +45,6 @@ log = logging.getLogger(__name__)
 MISSING_EXTRA = "the Dask engine needs the dask extra: pip install 'detector[dask]'"
 #: The table formats (:func:`detector.io.table_kind`) the Dask engine reads and writes.
 PART_FORMATS = ("parquet", "jsonl")
-#: What a broken compressed part raises when it is read (lzma's error is not an OSError).
-_CODEC_ERRORS = (OSError, EOFError, lzma.LZMAError)
 #: Size of the partitions a big JSONL file is cut into (bytes).
 JSONL_BLOCKSIZE = 64 * 2**20
 #: Seconds to wait for a remote scheduler before giving up.
@@ -382,7 +379,7 @@ def _first_bad_line(path: str) -> str | None:
                     problem = _line_problem(raw, line_no)
                     if problem is not None:
                         return f"{part} line {line_no} {problem}"
-            except _CODEC_ERRORS as exc:
+            except CODEC_ERRORS as exc:
                 return f"{part} cannot be read ({str(exc) or type(exc).__name__})"
     return None
 
@@ -482,7 +479,7 @@ def _unreadable_parts(source: str) -> Iterator[None]:
     that cannot be decompressed, is a one-line error."""
     try:
         yield
-    except (ValueError, OSError, EOFError, lzma.LZMAError) as exc:
+    except (ValueError, *CODEC_ERRORS) as exc:
         located = _first_bad_line(source)
         if located is not None:
             raise InputError(located) from None

@@ -67,7 +67,7 @@ TABLE_SUFFIXES = {
 #: the standard library. Output is compressed when its name says so.
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma"}
 #: What a broken compressed stream raises while it is read (lzma's error is not an OSError).
-_CODEC_ERRORS = (OSError, EOFError, lzma.LZMAError)
+CODEC_ERRORS = (OSError, EOFError, lzma.LZMAError)
 
 
 class PendingPage(NamedTuple):
@@ -405,7 +405,7 @@ class Input:
             raise EmptyInputError(f"{self.path} is empty") from None
         except pd.errors.ParserError as exc:
             raise InputError(f"{self.path} is not valid CSV ({str(exc).strip()})") from None
-        except _CODEC_ERRORS as exc:
+        except CODEC_ERRORS as exc:
             raise InputError(f"{self.path} cannot be read ({_reason(exc)})") from None
         if not seen:
             raise EmptyInputError(f"{self.path} is empty")
@@ -543,7 +543,7 @@ def _readable(path: str) -> Iterator[None]:
     """A file that cannot be opened or decompressed is a one-line error naming it."""
     try:
         yield
-    except _CODEC_ERRORS as exc:
+    except CODEC_ERRORS as exc:
         raise InputError(f"{path} cannot be read ({_reason(exc)})") from None
 
 
