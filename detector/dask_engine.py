@@ -14,7 +14,6 @@ not shadow the ``dask`` package. Needs the ``dask`` extra: ``pip install 'detect
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import uuid
@@ -27,7 +26,7 @@ from typing import Any
 from detector.defaults import DEFAULT_KEEP, DEFAULT_MODEL, DEFAULT_THRESHOLD
 from detector.errors import ClusterError, InputError, MissingExtraError
 from detector.html import check_available
-from detector.io import CODEC_ERRORS, COMPRESSIONS, table_kind
+from detector.io import CODEC_ERRORS, COMPRESSIONS, parse_json_object, table_kind
 
 __all__ = [
     "MISSING_EXTRA",
@@ -376,26 +375,26 @@ def _first_bad_line(path: str) -> str | None:
         with fs.open(part, "rb", compression=COMPRESSIONS.get(_suffix(part))) as fh:
             try:
                 for line_no, raw in enumerate(fh, 1):
-                    problem = _line_problem(raw, line_no)
+                    problem = _line_problem(raw, f"{part} line {line_no}", first=line_no == 1)
                     if problem is not None:
-                        return f"{part} line {line_no} {problem}"
+                        return problem
             except CODEC_ERRORS as exc:
                 return f"{part} cannot be read ({str(exc) or type(exc).__name__})"
     return None
 
 
-def _line_problem(raw: bytes, line_no: int) -> str | None:
-    """What is wrong with one JSONL line, or None."""
+def _line_problem(raw: bytes, where: str, *, first: bool) -> str | None:
+    """What is wrong with one JSONL line at ``where``, as a message, or None."""
     try:
-        line = raw.decode("utf-8-sig" if line_no == 1 else "utf-8").rstrip("\r\n")
-        record = json.loads(line) if line.strip() else {}
+        line = raw.decode("utf-8-sig" if first else "utf-8").rstrip("\r\n")
     except UnicodeDecodeError as exc:
-        return f"is not valid UTF-8 (byte 0x{raw[exc.start]:02x})"
-    except json.JSONDecodeError as exc:
-        return f"is not valid JSON ({exc.msg})"
-    except (ValueError, RecursionError):
-        return "is not valid JSON (nested too deeply or number too long)"
-    return None if isinstance(record, dict) else "is not a JSON object"
+        return f"{where} is not valid UTF-8 (byte 0x{raw[exc.start]:02x})"
+    if line.strip():
+        try:
+            parse_json_object(line, where)
+        except InputError as exc:
+            return str(exc)
+    return None
 
 
 def _suffix(path: str) -> str:

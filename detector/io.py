@@ -368,16 +368,7 @@ class Input:
         where = f"{self.path} line {line_no}"
         if line_no == 1:
             line = line.removeprefix("\ufeff")  # a byte-order mark, as some editors write
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where} is not valid JSON ({exc.msg})") from None
-        except (ValueError, RecursionError):  # a 5,000-digit number, [[[[... 100,000 deep
-            raise InputError(
-                f"{where} is not valid JSON (nested too deeply or number too long)"
-            ) from None
-        if not isinstance(record, dict):
-            raise InputError(f"{where} is not a JSON object")
+        record = parse_json_object(line, where)
         _check_text(record, self.text_field, where, list(record), self.id_field)
         return record
 
@@ -563,6 +554,21 @@ def _decode(data: bytes, path: str, line_no: int | None = None, encoding: str = 
             f"{path} line {line} is not valid {name} (byte 0x{data[exc.start]:02x}); "
             "pass --encoding or --errors replace"
         ) from None
+
+
+def parse_json_object(line: str, where: str) -> dict[str, Any]:
+    """One JSONL line as its object, or an InputError saying what is wrong at ``where``."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{where} is not valid JSON ({exc.msg})") from None
+    except (ValueError, RecursionError):  # a 5,000-digit number, [[[[... 100,000 deep
+        raise InputError(
+            f"{where} is not valid JSON (nested too deeply or number too long)"
+        ) from None
+    if not isinstance(record, dict):
+        raise InputError(f"{where} is not a JSON object")
+    return record
 
 
 def _check_text(
