@@ -786,8 +786,7 @@ def report(
     if data.skipped:
         _report_skipped(data.skipped, error_report or f"{output}.errors.jsonl")
     total = next(iter(data.sources.values()))
-    noun = "article" if total.articles == 1 else "articles"
-    click.echo(f"wrote {output}: {total.articles:,} {noun}, {len(data.articles):,} shown")
+    click.echo(f"wrote {output}: {_count(total.articles, 'article')}, {len(data.articles):,} shown")
 
 
 @cli.group()
