@@ -27,7 +27,7 @@ import numpy as np
 from detector import __version__
 from detector.cues import Columns
 from detector.errors import ModelError
-from detector.io import make_temp
+from detector.io import atomic_write
 from detector.scoring import LinearScorer
 
 if TYPE_CHECKING:
@@ -168,12 +168,12 @@ def library_versions() -> dict[str, str]:
 
 
 def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
-    """Write the model and its card atomically (temp file, then rename); returns the card path."""
+    """Write the model and its card atomically (temp files, renamed once both are written);
+    returns the card path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     cpath = card_path(path)
-    tmp, ctmp = _temp_beside(path), _temp_beside(cpath)
-    try:
+    with atomic_write(path) as tmp, atomic_write(cpath) as ctmp:
         payload = {"scorer": model.scorer, "classifier": model.pickled_classifier()}
         joblib.dump(payload, tmp, compress=3)
         card = dict(model.card)
@@ -181,21 +181,14 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
             format=MODEL_FORMAT,
             labels=model.labels,
             versions=library_versions(),
-            sha256=_sha256(tmp),
+            sha256=_sha256(Path(tmp)),
             model_file=path.name,
         )
-        ctmp.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-        os.replace(ctmp, cpath)
-    finally:
-        for leftover in (tmp, ctmp):
-            leftover.unlink(missing_ok=True)
+        Path(ctmp).write_text(
+            json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
     model.card = card
     return cpath
-
-
-def _temp_beside(path: Path) -> Path:
-    return Path(make_temp(path))
 
 
 def load_model(path: str | os.PathLike[str] | None = None, *, trust: bool = False) -> Model:
