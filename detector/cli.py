@@ -761,7 +761,7 @@ def report(
     Example: detector report articles.jsonl -o report.html --limit 100
     """
     from detector.io import Input
-    from detector.report import CURVE_THRESHOLDS, write_report
+    from detector.report import CURVE_THRESHOLDS, plural, write_report
 
     sources = [
         Input(p, text_field, id_field, on_error=on_error, errors=decode_errors, encoding=encoding)
@@ -786,7 +786,8 @@ def report(
     if data.skipped:
         _report_skipped(data.skipped, error_report or f"{output}.errors.jsonl")
     total = next(iter(data.sources.values()))
-    click.echo(f"wrote {output}: {_count(total.articles, 'article')}, {len(data.articles):,} shown")
+    shown = f"{len(data.articles):,} shown"
+    click.echo(f"wrote {output}: {plural(total.articles, 'article')}, {shown}")
 
 
 @cli.group()
@@ -837,6 +838,7 @@ def pick(
 
     Example: detector review pick scrape.jsonl -n 200 -o tasks.csv
     """
+    from detector.report import plural
     from detector.review import pick_to_file
     from detector.templates import load_templates
 
@@ -858,14 +860,10 @@ def pick(
     )
     progress.done()
     click.echo(
-        f"picked {_count(len(result.tasks), 'segment')} from "
-        f"{_count(result.articles, 'article')} on {_count(result.sites, 'site')}"
+        f"picked {plural(len(result.tasks), 'segment')} from "
+        f"{plural(result.articles, 'article')} on {plural(result.sites, 'site')}"
     )
     click.echo("wrote " + " and ".join(str(f) for f in result.files))
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def _stdin_is_terminal() -> bool:

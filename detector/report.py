@@ -161,6 +161,12 @@ def collect(
     return ReportData(title, detector.threshold, model_name, summaries, shown, skipped)
 
 
+def plural(n: int, noun: str) -> str:
+    """``n`` with thousands separators and ``noun``, plural unless ``n`` is 1: "1 article",
+    "2,310 articles"."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def write_report(
     inputs: Sequence[Input],
     output: str,

@@ -16,7 +16,14 @@ from typing import Any
 
 from detector import __version__
 from detector.evaluate import char_counts
-from detector.report import ALL, HISTOGRAM_BINS, Article, ReportData, SourceSummary
+from detector.report import (
+    ALL,
+    HISTOGRAM_BINS,
+    Article,
+    ReportData,
+    SourceSummary,
+    plural,
+)
 
 __all__ = ["CLASSES", "render"]
 
@@ -272,8 +279,7 @@ def _charts(data: ReportData, gold: bool) -> str:
     cards = []
     for k, (name, s) in enumerate(data.sources.items()):
         metrics = s.metrics()
-        noun = "article" if s.articles == 1 else "articles"
-        figures = f"{s.articles:,} {noun} · {s.removed_share:.1%} of text removed"
+        figures = f"{plural(s.articles, 'article')} · {s.removed_share:.1%} of text removed"
         if metrics:
             figures += f" · F1 {metrics['advert_f1']:.3f}"
         card = [
