@@ -64,13 +64,17 @@ def strip_spans(text: str, spans: Iterable[_Span | tuple[int, int]]) -> str:
 def kept_ranges(text: str, spans: Iterable[_Span | tuple[int, int]]) -> list[tuple[int, int]]:
     """The (start, end) ranges of ``text`` that stripping ``spans`` keeps, in order.
 
-    Everything outside the spans is kept except whitespace next to a removal.
+    Everything outside the spans is kept except whitespace next to a removal: of the whitespace
+    before and after a removed span, one run stays, so that the text around it is neither
+    glued nor spaced twice. Inside a line that is the run before it (or none, when punctuation
+    follows: "Fed (read: ...)." -> "Fed."); where a run holds a line break, the one with more
+    line breaks stays, so a removed line or sentence never joins two paragraphs.
     """
     kept: list[tuple[int, int]] = []
     pos = 0
     n = len(text)
+    started = False  # whether a non-space character is kept before the span
     for a, b in merge_spans(text, spans):
-        keep_end = a
         after = b
         while after < n and text[after].isspace():
             after += 1
@@ -78,13 +82,21 @@ def kept_ranges(text: str, spans: Iterable[_Span | tuple[int, int]]) -> list[tup
             # A removed tail: drop the whitespace before it, keep the text's own line ending.
             kept.append((pos, _rstrip_end(text, pos, a)))
             end = _rstrip_end(text, 0, n)
-            if "\n" in text[end:]:
+            if _line_breaks(text[end:n]):
                 kept.append((end, n))
             pos = n
             break
-        if a > pos and text[a - 1].isspace() and text[after] in _PUNCT_AFTER:
-            keep_end = _rstrip_end(text, pos, a)  # "Fed (read: ...)." -> "Fed.", not "Fed ."
-        kept.append((pos, keep_end))
+        before = _rstrip_end(text, pos, a)
+        started = started or before > pos
+        breaks_before, breaks_after = _line_breaks(text[before:a]), _line_breaks(text[b:after])
+        if breaks_after > breaks_before and started:
+            kept.append((pos, before))  # the break after the span parts what it separated
+            pos = b
+            continue
+        if not breaks_before and not breaks_after and text[after] in _PUNCT_AFTER:
+            kept.append((pos, before))  # "Fed (read: ...)." -> "Fed.", not "Fed ."
+        else:
+            kept.append((pos, a))
         pos = after
     kept.append((pos, n))
     return [(a, b) for a, b in kept if a < b]
@@ -94,6 +106,12 @@ def _rstrip_end(text: str, start: int, end: int) -> int:
     while end > start and text[end - 1].isspace():
         end -= 1
     return end
+
+
+def _line_breaks(space: str) -> int:
+    """How many line breaks a run of whitespace holds (\\r\\n is one; any break
+    :meth:`str.splitlines` knows counts)."""
+    return len(f"x{space}x".splitlines()) - 1
 
 
 def map_back(

@@ -68,6 +68,20 @@ def test_mark_spans_keeps_every_character(case: tuple[str, list[tuple[int, int]]
     ("Subscribe now!\n\nStory starts here.", (0, 14), "Story starts here."),
     ("The Fed (read: rates) held.", (8, 21), "The Fed held."),
     ("The Fed (read more here).", (8, 24), "The Fed."),
+    # a removed sentence at a line's end: the line break after it stays
+    ("Profit rose. Buy now!\nSales fell.", (13, 21), "Profit rose.\nSales fell."),
+    ("Profit rose. Buy now!\r\nSales fell.", (13, 21), "Profit rose.\r\nSales fell."),
+    # a removed line before a quotation: no gluing to the line above
+    ("Profit rose.\nBuy now!\n\u201cWe grew,\u201d he said.", (13, 21),
+     "Profit rose.\n\u201cWe grew,\u201d he said."),
+    ("Profit rose.\nBuy now!\n\"We grew\", he said.", (13, 21),
+     "Profit rose.\n\"We grew\", he said."),
+    # the blank line between paragraphs stays, before or after the removed line
+    ("Profit rose.\nBuy now!\n\nSales fell.", (13, 21), "Profit rose.\n\nSales fell."),
+    ("Profit rose.\n\nBuy now!\nSales fell.", (14, 22), "Profit rose.\n\nSales fell."),
+    # a removed last line keeps the text's own line ending, whatever it is
+    ("Profit rose.\rBuy now!\r", (13, 21), "Profit rose.\r"),
+    ("Profit rose.\u2028Buy now!\u2028", (13, 21), "Profit rose.\u2028"),
 ])
 def test_removal_tidies_whitespace(text: str, span: tuple[int, int], expected: str) -> None:
     assert strip_spans(text, [span]) == expected
