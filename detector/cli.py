@@ -450,12 +450,12 @@ def _run_dask(
 
 
 def _report_skipped(skipped: list[tuple[str, str]], path: str | None) -> None:
-    from detector.io import Output
+    from detector.io import Output, json_line
 
     records = [{"id": i, "error": reason} for i, reason in skipped]
     if path is None:
         for record in records:
-            click.echo(json.dumps(record, ensure_ascii=False), err=True)
+            click.echo(json_line(record), err=True, nl=False)
         click.echo(f"skipped {len(records)} bad rows (listed above)", err=True)
         return
     with Output(path, "jsonl").writer() as writer:
@@ -678,8 +678,10 @@ def templates(
         table.save(output)
     rows = top_templates(table, _load_detector(model_path, threshold, trust_model), n=top)
     if as_json:
+        from detector.io import json_line
+
         for row in rows:
-            click.echo(json.dumps(row, ensure_ascii=False))
+            click.echo(json_line(row), nl=False)
     else:
         click.echo(_format_templates(rows))
     if output:

@@ -89,7 +89,8 @@ class Hashing:
         by column within a row: (rows, columns, values), normalized as the vectorizer does.
         With ``preprocessed``, ``texts`` are already :meth:`preprocessed`.
 
-        Raises UnicodeEncodeError on a lone surrogate, which UTF-8 cannot hold.
+        A lone surrogate (which UTF-8 cannot hold; JSON can) is hashed as its three-byte
+        "surrogatepass" encoding, so any Python string can be labeled.
         """
         if not preprocessed:
             texts = self.preprocessed(texts)
@@ -138,10 +139,7 @@ def hash_transform(vectorizer: Any, texts: Sequence[str]) -> sp.csr_matrix:
     spec = Hashing.of(vectorizer)
     if not texts or spec is None:
         return vectorizer.transform(texts)
-    try:
-        rows, cols, values = spec.counts(texts)
-    except UnicodeEncodeError:  # a lone surrogate: let scikit-learn report it its own way
-        return vectorizer.transform(texts)
+    rows, cols, values = spec.counts(texts)
     indptr = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=len(texts)), out=indptr[1:])
     return sp.csr_matrix((values, cols, indptr), shape=(len(texts), spec.n_features))
@@ -183,7 +181,7 @@ def _supported(v: Any) -> bool:
 
 def _utf8(text: str) -> tuple[np.ndarray, np.ndarray]:
     """The UTF-8 bytes of ``text`` and the byte offset of each character (plus the end)."""
-    buf = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    buf = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
     offsets = np.flatnonzero((buf & 0xC0) != 0x80)
     return buf, np.append(offsets, len(buf))
 

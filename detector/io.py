@@ -556,6 +556,20 @@ def _decode(data: bytes, path: str, line_no: int | None = None, encoding: str = 
         ) from None
 
 
+#: A lone surrogate: JSON can hold one (as a \\u escape), UTF-8 cannot.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_line(record: Any) -> str:
+    """``record`` as one JSONL line, non-ASCII as it is; a record holding a lone surrogate
+    (read from a JSON escape such as "\\ud83d") keeps it as that escape, since UTF-8 cannot
+    hold it."""
+    line = json.dumps(record, ensure_ascii=False)
+    if _SURROGATE.search(line):
+        line = json.dumps(record)
+    return line + "\n"
+
+
 def parse_json_object(line: str, where: str) -> dict[str, Any]:
     """One JSONL line as its object, or an InputError saying what is wrong at ``where``."""
     try:
@@ -697,7 +711,7 @@ class TableWriter:
 
     def write_records(self, records: list[dict[str, Any]]) -> None:
         assert self.fh is not None
-        self.fh.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+        self.fh.write("".join(map(json_line, records)))
 
     def write_frame(self, frame: Any) -> None:
         if self.kind == "csv":

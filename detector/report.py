@@ -181,7 +181,8 @@ def write_report(
 
     with atomic_write(output) as tmp:  # a missing output folder fails before the work
         data = collect(inputs, detector, **options)
-        Path(tmp).write_text(render(data), encoding="utf-8")
+        # a lone surrogate (UTF-8 cannot hold it) shows as a character reference
+        Path(tmp).write_text(render(data), encoding="utf-8", errors="xmlcharrefreplace")
     return data
 
 

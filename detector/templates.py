@@ -151,7 +151,8 @@ def site_of(value: object) -> str:
 
 
 def _digest(site: str, text_shape: str) -> bytes:
-    return hashlib.blake2b(f"{site}\x00{text_shape}".encode(), digest_size=16).digest()
+    data = f"{site}\x00{text_shape}".encode("utf-8", "surrogatepass")  # any str, even "\ud800"
+    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 def _key(site: str, text_shape: str) -> tuple[int, ...]:
@@ -535,7 +536,8 @@ class TemplateTable:
                 exact=self._exact.table,
                 pos_count=self._pos_count,
                 pos_sum=self._pos_sum,
-                meta=np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8),
+                # ASCII JSON: shapes and examples may hold a lone surrogate, which UTF-8 cannot
+                meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
             )
         self.path = os.fspath(path)
         self._stamp = file_stamp(self.path)

@@ -189,6 +189,20 @@ def test_strip_jsonl_keeps_other_fields(tmp_path: Path, articles: list, expected
     assert ok("strip", str(path), *model).stdout.splitlines() == lines
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_lone_surrogate_in_jsonl_is_labeled_and_kept(tmp_path: Path, articles: list,
+                                                      model: list, jobs: str) -> None:
+    # JSON can escape half an emoji ("\\ud83d"); UTF-8 cannot hold it
+    path, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    rows = [{"id": "a", "text": "Shares rose \ud83d on Monday. Low \udcff too."}, *articles]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), "ascii")
+    ok("strip", str(path), "-o", str(out), "--jobs", jobs, *model)
+    got = [json.loads(line) for line in out.read_bytes().decode("utf-8").splitlines()]
+    assert got[0] == rows[0]
+    assert ok("label", str(path), *model).stdout.count('"spans"') == len(rows)
+    ok("report", str(path), "-o", str(tmp_path / "r.html"), *model)
+
+
 def test_compressed_jsonl_in_and_out(tmp_path: Path, articles: list, expected: list,
                                      model: list) -> None:
     import gzip
