@@ -119,6 +119,10 @@ class Chunk:
             if not any(isinstance(r, dict) and name in r for r in self.rows):
                 return None
             return [r.get(name) if isinstance(r, dict) else None for r in self.rows]
+        if hasattr(self.rows, "schema"):  # an Arrow record batch (Parquet)
+            if name not in self.rows.schema.names:
+                return None
+            return self.rows.column(name).to_pylist()
         if name not in self.rows.columns:
             return None
         return self.rows[name].tolist()
@@ -351,9 +355,7 @@ class Input:
                     chunk.rows.append(record)
                     chunk.texts.append(text)
                     chunk.ids.append(
-                        str(record[self.id_field])
-                        if self.id_field in record
-                        else f"{self.id_prefix}{line_no}"
+                        id_text(record.get(self.id_field), f"{self.id_prefix}{line_no}")
                     )
                 if len(chunk.texts) >= rows:
                     yield chunk
@@ -412,25 +414,41 @@ class Input:
             raise InputError(f"{self.path} is not a readable Parquet file ({exc})") from None
         seen = False
         offset = 0
+        # Arrow record batches, not pandas frames: every other column goes out as it came in
+        # (types, nulls, nested values, the file's metadata), and only the text is replaced.
         for batch in parquet.iter_batches(batch_size=rows):
-            frame = batch.to_pandas()
-            yield self._frame_chunk(frame, offset, first_line=0)
-            offset += len(frame)
+            column = functools.partial(_batch_column, batch)
+            yield self._rows_chunk(batch, batch.schema.names, column, offset, first_line=0)
+            offset += batch.num_rows
             seen = True
         if not seen:
             raise EmptyInputError(f"{self.path} is empty")
 
     def _frame_chunk(self, frame: Any, offset: int, *, first_line: int) -> Chunk:
         columns = [str(c) for c in frame.columns]
-        if self.text_field not in frame.columns:
+        return self._rows_chunk(
+            frame, columns, lambda name: frame[name].tolist(), offset, first_line=first_line
+        )
+
+    def _rows_chunk(
+        self,
+        rows: Any,
+        columns: list[str],
+        column: Callable[[str], list[Any]],
+        offset: int,
+        *,
+        first_line: int,
+    ) -> Chunk:
+        """A chunk of table ``rows`` (a pandas frame or an Arrow record batch) with the given
+        ``columns``; ``column(name)`` gives a column's values."""
+        if self.text_field not in columns:
             others = [c for c in columns if c != self.id_field]
             raise InputError(_missing_field(self.path, self.text_field, columns, "column", others))
-        if self.id_field in frame.columns:
-            ids = [str(v) for v in frame[self.id_field].tolist()]
-        else:
-            ids = [f"{self.id_prefix}{offset + i}" for i in range(len(frame))]
-        chunk = Chunk([], ids, frame)
-        for i, value in enumerate(frame[self.text_field].tolist()):
+        ids = [f"{self.id_prefix}{offset + i}" for i in range(len(rows))]
+        if self.id_field in columns:
+            ids = [id_text(v, fallback) for v, fallback in zip(column(self.id_field), ids)]
+        chunk = Chunk([], ids, rows)
+        for i, value in enumerate(column(self.text_field)):
             where = f"{self.path} row {offset + i + first_line}"
             try:
                 if not isinstance(value, str):
@@ -611,6 +629,16 @@ def _shown(name: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
 
 
+def id_text(value: Any, fallback: str) -> str:
+    """An article's id as text: JSON's spelling for true and false, and ``fallback`` (its
+    line or row) when the id is missing or null."""
+    if _describe(value) == "null":
+        return fallback
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def _describe(value: Any) -> str:
     if value is None or type(value).__name__ == "NAType" or value != value:  # None, NA, NaN
         return "null"
@@ -702,6 +730,8 @@ class TableWriter:
                     self.write_records([row])
                 else:
                     self.write_records([{**row, text_field: text}])
+        elif self.kind == "parquet":
+            self.write_batch(_with_texts(chunk, texts, text_field))
         else:
             frame = chunk.rows.copy()
             kept = [k for k in range(len(texts)) if k not in chunk.skipped]
@@ -714,21 +744,41 @@ class TableWriter:
         self.fh.write("".join(map(json_line, records)))
 
     def write_frame(self, frame: Any) -> None:
-        if self.kind == "csv":
-            frame.to_csv(self.fh, index=False, header=self._header)
-            self._header = False
-            return
-        import pyarrow as pa
+        frame.to_csv(self.fh, index=False, header=self._header)
+        self._header = False
+
+    def write_batch(self, batch: Any) -> None:
+        """Write an Arrow record batch to the Parquet file, with the schema of the first."""
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pandas(frame, preserve_index=False)
         if self._parquet is None:
-            self._parquet = pq.ParquetWriter(self.fh, table.schema)
-        self._parquet.write_table(table)
+            self._parquet = pq.ParquetWriter(self.fh, batch.schema)
+        self._parquet.write_batch(batch)
 
     def close(self) -> None:
         if self._parquet is not None:
             self._parquet.close()
+
+
+def _batch_column(batch: Any, name: str) -> list[Any]:
+    return batch.column(name).to_pylist()
+
+
+def _with_texts(chunk: Chunk, texts: list[str], text_field: str) -> Any:
+    """The chunk's Arrow record batch with its text column's good rows replaced by ``texts``:
+    the column keeps its type (large_string, dictionary ...), every other column is the
+    input's own array."""
+    import pyarrow as pa
+
+    batch = chunk.rows
+    where = batch.schema.get_field_index(text_field)
+    old = batch.column(where)
+    values = old.to_pylist()
+    for k in chunk.good:
+        values[k] = texts[k]
+    columns = list(batch.columns)
+    columns[where] = pa.array(values, type=old.type)
+    return pa.RecordBatch.from_arrays(columns, schema=batch.schema)
 
 
 class PartsWriter(TableWriter):

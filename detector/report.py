@@ -188,9 +188,7 @@ def write_report(
 
 def _rows(chunk: Chunk, path: str, fallback: str) -> Iterator[tuple[str, str, str, Any]]:
     """(id, source, text, gold spans or None) for each good row of a chunk."""
-    frame_sources = None
-    if chunk.rows is not None and hasattr(chunk.rows, "columns") and "source" in chunk.rows:
-        frame_sources = chunk.rows["source"].tolist()
+    frame_sources = None if isinstance(chunk.rows, list) else chunk.values("source")
     for k in chunk.good:
         row = chunk.rows[k] if isinstance(chunk.rows, list) else None
         name: Any = None

@@ -257,6 +257,39 @@ def test_strip_parquet_keeps_other_columns(tmp_path: Path, articles: list, expec
     assert got["text"].tolist() == expected
 
 
+def test_strip_parquet_keeps_the_arrow_schema(tmp_path: Path, articles: list, expected: list,
+                                              model: list) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # more rows than one chunk (512), a nullable int column null in the first chunk only,
+    # types pandas would change (uint8, decimal, nested, map), a dictionary-typed text
+    n = 1100
+    texts = [articles[i % len(articles)]["text"] for i in range(n)]
+    table = pa.table({
+        "id": pa.array([None if i == 3 else i for i in range(n)], pa.int64()),
+        "text": pa.array(texts, pa.string()).dictionary_encode(),
+        "k": pa.array([None if i < 600 else i for i in range(n)], pa.int64()),
+        "u": pa.array([i % 200 for i in range(n)], pa.uint8()),
+        "d": pa.array([None] * n, pa.decimal128(10, 2)),
+        "l": pa.array([[i, None] for i in range(n)], pa.list_(pa.int64())),
+        "m": pa.array([[("x", i)] for i in range(n)], pa.map_(pa.string(), pa.int64())),
+    }).replace_schema_metadata({"origin": "spark"})
+    path, out = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    pq.write_table(table, path)
+    table = pq.read_table(path)  # as Parquet spells it (a list's item is its "element")
+    # (the articles repeat: --no-batch, or they would count as each other's boilerplate)
+    ok("strip", str(path), "-o", str(out), "--jobs", "2", "--no-batch", *model)
+    got = pq.read_table(out)
+    assert got.schema.equals(table.schema, check_metadata=True)
+    assert got.drop_columns(["text"]).equals(table.drop_columns(["text"]))
+    assert got["text"].to_pylist() == [expected[i % len(articles)] for i in range(n)]
+    # a null id is the row's number, as a missing one
+    labeled = ok("label", str(path), "--no-batch", *model).stdout.splitlines()
+    ids = [json.loads(line)["id"] for line in labeled]
+    assert ids[:5] == ["0", "1", "2", "3", "4"]
+
+
 def test_strip_mark(tmp_path: Path, articles: list, model: list) -> None:
     path = tmp_path / "a.txt"
     path.write_text(articles[0]["text"], encoding="utf-8")
