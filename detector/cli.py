@@ -289,8 +289,12 @@ def _run(
         return
     if scheduler is not None:
         raise DetectorError("--scheduler needs --engine dask")
+    if output == "-":
+        output = None
     from detector.batch import run
     from detector.io import Input, Output
+
+    _check_error_report(error_report, [input_path], output)
 
     source = Input(
         input_path,
@@ -301,7 +305,10 @@ def _run(
         encoding=encoding,
         html=html,
     )
-    sink = Output(output, "jsonl") if mode == "label" else Output.like(output, source)
+    if mode == "label":
+        sink = Output.named(output, "jsonl", "label writes JSONL")
+    else:
+        sink = Output.like(output, source)
     detector = _load_detector(model_path, threshold, trust_model, drop)
     # One article (a text or HTML file, stdin) is one chunk: no worker would share the work.
     jobs = 1 if source.kind in ("text", "html", "stdin") else jobs or os.cpu_count() or 1
@@ -449,6 +456,23 @@ def _run_dask(
         click.echo(f"wrote {parts} part file{'s' if parts != 1 else ''} to {output}", err=True)
 
 
+def _check_error_report(path: str | None, inputs: list[str], output: str | None) -> None:
+    """An --error-report path that would overwrite the input or the output, or that cannot be
+    written, is an error before any work."""
+    if path is None:
+        return
+    from detector.io import check_output_file
+
+    target = os.path.abspath(path)
+    for what, other in [("input", p) for p in inputs] + [("output", output)]:
+        if other is not None and other != "-" and os.path.abspath(other) == target:
+            raise DetectorError(f"--error-report {path} is the {what}; give it another path")
+    check_output_file(path)
+    folder = os.path.dirname(target)
+    if not os.path.isdir(folder):
+        raise DetectorError(f"cannot write {path}: folder {folder} does not exist")
+
+
 def _report_skipped(skipped: list[tuple[str, str]], path: str | None) -> None:
     from detector.io import Output, json_line
 
@@ -465,7 +489,9 @@ def _report_skipped(skipped: list[tuple[str, str]], path: str | None) -> None:
 
 @cli.command()
 @click.argument("input_path", metavar="INPUT")
-@click.option("-o", "--output", help="Output path (same format as INPUT); stdout if omitted.")
+@click.option(
+    "-o", "--output", help="Output path (same format as INPUT); stdout if omitted or '-'."
+)
 @click.option("--mark", is_flag=True, help="Wrap adverts in visible markers instead of removing.")
 @click.option("--drop", multiple=True, help="Also remove this kept label (e.g. --drop neutral).")
 @model_options()
@@ -486,7 +512,7 @@ def strip(input_path: str, output: str | None, mark: bool, **options: Any) -> No
 
 @cli.command()
 @click.argument("input_path", metavar="INPUT")
-@click.option("-o", "--output", help="JSONL output path; stdout if omitted.")
+@click.option("-o", "--output", help="JSONL output path; stdout if omitted or '-'.")
 @model_options()
 @table_options
 @html_option
@@ -765,6 +791,7 @@ def report(
     from detector.io import Input
     from detector.report import CURVE_THRESHOLDS, plural, write_report
 
+    _check_error_report(error_report, list(inputs), output)
     sources = [
         Input(p, text_field, id_field, on_error=on_error, errors=decode_errors, encoding=encoding)
         for p in inputs
@@ -789,7 +816,7 @@ def report(
         _report_skipped(data.skipped, error_report or f"{output}.errors.jsonl")
     total = next(iter(data.sources.values()))
     shown = f"{len(data.articles):,} shown"
-    click.echo(f"wrote {output}: {plural(total.articles, 'article')}, {shown}")
+    click.echo(f"wrote {output}: {plural(total.articles, 'article')}, {shown}", err=True)
 
 
 @cli.group()

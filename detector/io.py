@@ -645,6 +645,10 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
+_KIND_NAMES = {"jsonl": "JSONL", "csv": "CSV", "parquet": "Parquet", "text": "plain text"}
+_SUFFIXES = {"jsonl": ".jsonl", "csv": ".csv", "parquet": ".parquet", "text": ".txt"}
+
+
 class Output:
     """Where results go: a file written atomically, a folder, or stdout when path is None."""
 
@@ -661,6 +665,19 @@ class Output:
             raise InputError(f"{source.path} is {what}: pass -o for the output")
         if path is not None and kind in ("folder", "parts") and os.path.isfile(path):
             raise InputError(f"{path} is a file; the output of a folder must be a folder")
+        why = f"strip keeps the format of {source.path} ({_KIND_NAMES.get(kind, kind)})"
+        return cls.named(path, kind, why)
+
+    @classmethod
+    def named(cls, path: str | None, kind: str, why: str) -> Output:
+        """Output of ``kind`` to ``path``, unless the path's name says another table format:
+        writing JSONL under a .parquet name would only mislead."""
+        named = None if path is None else table_kind(path)
+        if named is not None and kind in _SUFFIXES and named != kind:
+            raise InputError(
+                f"{path} names {_KIND_NAMES[named]} output, but {why}; "
+                f"give it a {_SUFFIXES[kind]} name"
+            )
         return cls(path, kind)
 
     @contextmanager
@@ -873,6 +890,7 @@ def read_labeled(path: str) -> list[dict[str, Any]]:
     """Labeled articles (data/FORMAT.md), validated: ids unique, spans in bounds and sorted."""
     records = []
     ids: set[str] = set()
+    labeled = False  # whether any line has a 'spans' field
     source = Input(path)
     if source.kind != "jsonl":
         raise DataError(f"{path}: labeled data must be JSONL (.jsonl)")
@@ -882,18 +900,22 @@ def read_labeled(path: str) -> list[dict[str, Any]]:
             line = _decode(raw, path, line_no)
             if not line.strip():
                 continue
-            record = source._parse_jsonl(line, line_no)
             where = f"{path} line {line_no}"
-            if "id" not in record:
-                raise DataError(f"{where} has no field 'id'")
+            record = parse_json_object(line.removeprefix("\ufeff") if line_no == 1 else line, where)
+            _check_labeled(record, where)
             record["id"] = str(record["id"])
             if record["id"] in ids:
                 raise DataError(f"{where}: id {record['id']!r} appears twice")
             ids.add(record["id"])
+            labeled = labeled or "spans" in record
             record["spans"] = _valid_spans(record, where)
             records.append(record)
     if not records:
         raise DataError(f"{path} is empty")
+    if not labeled:
+        raise DataError(
+            f"{path} has no labeled article: no line has a field 'spans' (data/FORMAT.md)"
+        )
     return records
 
 
@@ -901,6 +923,31 @@ def labeled_spans(record: dict[str, Any], where: str) -> list[dict[str, Any]]:
     """The record's ``spans``, checked as :func:`read_labeled` checks them (errors name
     ``where``)."""
     return _valid_spans(record, where)
+
+
+def _check_labeled(record: dict[str, Any], where: str) -> None:
+    """The fields every labeled article has (data/FORMAT.md): a text, an id, spans."""
+    for name in ("text", "id"):
+        if name not in record:
+            fields = ", ".join(map(_shown, record)) or "none"
+            raise DataError(
+                f"{where} has no field '{name}' (fields: {fields}); labeled data has id, text "
+                "and spans (data/FORMAT.md)"
+            )
+    if not isinstance(record["text"], str):
+        raise DataError(f"{where}: field 'text' is not a string (got {_describe(record['text'])})")
+    if not isinstance(record["id"], (str, int)) or isinstance(record["id"], bool):
+        raise DataError(f"{where}: field 'id' is not a string or integer")
+
+
+def _offset(value: Any) -> int | None:
+    """A span offset: an integer, or a string of digits (as tables write them); not a float,
+    which would be cut, nor a boolean."""
+    if type(value) is int:
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None
 
 
 def _valid_spans(record: dict[str, Any], where: str) -> list[dict[str, Any]]:
@@ -911,10 +958,10 @@ def _valid_spans(record: dict[str, Any], where: str) -> list[dict[str, Any]]:
     end = 0
     out = []
     for k, span in enumerate(spans):
-        try:
-            a, b, label = int(span["start"]), int(span["end"]), str(span["label"])
-        except (KeyError, TypeError, ValueError):
-            raise DataError(f"{where}: span {k} needs integer start, end and a label") from None
+        fields = span if isinstance(span, dict) else {}
+        a, b, label = _offset(fields.get("start")), _offset(fields.get("end")), fields.get("label")
+        if a is None or b is None or not isinstance(label, str) or not label:
+            raise DataError(f"{where}: span {k} needs integer start, end and a label")
         if not 0 <= a < b <= n:
             raise DataError(f"{where}: span {k} ({a}, {b}) is outside the text (length {n})")
         if a < end:

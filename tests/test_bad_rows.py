@@ -110,3 +110,21 @@ def test_encoding_option(tmp_path: Path, model: list[str]) -> None:
     unknown = invoke("strip", str(text), "--encoding", "nope", *model)
     assert unknown.exit_code == 1
     assert unknown.stderr == "Error: unknown encoding 'nope'\n"
+
+
+def test_an_error_report_path_that_would_overwrite_data_is_refused(
+    mixed: Path, model: list[str]
+) -> None:
+    out = mixed.with_name("out.jsonl")
+    out.write_text("old output\n", "utf-8")
+    for report, message in [
+        (out, f"--error-report {out} is the output; give it another path"),
+        (mixed, f"--error-report {mixed} is the input; give it another path"),
+        (mixed.parent, f"cannot write {mixed.parent}: it is a folder; give a file name"),
+    ]:
+        result = invoke("strip", str(mixed), "-o", str(out), "--on-error", "skip",
+                        "--error-report", str(report), *model)
+        assert result.exit_code == 1
+        assert result.stderr == f"Error: {message}\n"
+    assert out.read_text("utf-8") == "old output\n"  # refused before any work
+    assert mixed.read_bytes() == b"\n".join(LINES) + b"\n"

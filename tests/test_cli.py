@@ -382,11 +382,37 @@ def test_train_bad_data(tmp_path: Path) -> None:
     fails(f"{data} line 2: id 'a' appears twice", "train", str(data), "-o", str(tmp_path / "m"))
 
 
+def test_output_named_for_another_format_is_refused(tmp_path: Path, articles: list,
+                                                    model: list) -> None:
+    path = _write_jsonl(tmp_path / "in.jsonl", articles)
+    for name in ("out.parquet", "out.csv", "out.csv.gz"):
+        fails(f"{tmp_path / name} names {'Parquet' if 'parquet' in name else 'CSV'} output, but "
+              f"strip keeps the format of {path} (JSONL); give it a .jsonl name",
+              "strip", str(path), "-o", str(tmp_path / name), *model)
+    fails(f"{tmp_path / 'l.csv'} names CSV output, but label writes JSONL; give it a .jsonl name",
+          "label", str(path), "-o", str(tmp_path / "l.csv"), *model)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+
+
+def test_output_dash_is_stdout(tmp_path: Path, articles: list, expected: list,
+                               model: list) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text(articles[0]["text"], encoding="utf-8")
+    assert ok("strip", str(path), "-o", "-", *model).stdout == expected[0]
+    assert ok("label", str(path), "-o", "-", *model).stdout.startswith('{"id": "a", "spans"')
+    assert not (tmp_path / "-").exists() and not Path("-").exists()
+
+
 def test_train_no_spans(tmp_path: Path) -> None:
-    data = _write_jsonl(tmp_path / "t.jsonl", [{"id": "a", "text": "One."},
-                                                {"id": "b", "text": "Two."}])
+    data = _write_jsonl(tmp_path / "t.jsonl", [{"id": "a", "text": "One.", "spans": []},
+                                                {"id": "b", "text": "Two.", "spans": []}])
     fails("the training data needs at least one labeled span and some editorial text",
           "train", str(data), "-o", str(tmp_path / "m.joblib"), "--holdout", "0", "-q")
+    # no 'spans' field at all: not labeled data (evaluate too)
+    unlabeled = _write_jsonl(tmp_path / "u.jsonl", [{"id": "a", "text": "One."}])
+    for command in (["train", "-o", str(tmp_path / "m.joblib")], ["evaluate"]):
+        fails(f"{unlabeled} has no labeled article: no line has a field 'spans' "
+              "(data/FORMAT.md)", command[0], str(unlabeled), *command[1:])
 
 
 def test_evaluate_json_matches_library(tmp_path: Path, articles: list, model: list,

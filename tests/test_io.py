@@ -126,7 +126,19 @@ def test_read_labeled_normalises(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("records, message", [
-    ([{"text": "x"}], "{p} line 1 has no field 'id'"),
+    ([{"text": "x"}], "{p} line 1 has no field 'id' (fields: text); labeled data has id, "
+                      "text and spans (data/FORMAT.md)"),
+    ([{"id": "a", "body": "x"}], "{p} line 1 has no field 'text' (fields: id, body); labeled "
+                                 "data has id, text and spans (data/FORMAT.md)"),
+    ([{"id": None, "text": "x"}], "{p} line 1: field 'id' is not a string or integer"),
+    ([{"id": "a", "text": "x"}, {"id": "b", "text": "y"}],
+     "{p} has no labeled article: no line has a field 'spans' (data/FORMAT.md)"),
+    ([{"id": "a", "text": "xyz", "spans": [{"start": 0.5, "end": 2, "label": "advert"}]}],
+     "{p} line 1: span 0 needs integer start, end and a label"),
+    ([{"id": "a", "text": "xyz", "spans": [{"start": True, "end": 2, "label": "advert"}]}],
+     "{p} line 1: span 0 needs integer start, end and a label"),
+    ([{"id": "a", "text": "xyz", "spans": [{"start": 0, "end": 2, "label": None}]}],
+     "{p} line 1: span 0 needs integer start, end and a label"),
     ([{"id": "a", "text": "x"}, {"id": "a", "text": "y"}], "{p} line 2: id 'a' appears twice"),
     ([{"id": "a", "text": "x", "spans": {}}], "{p} line 1: field 'spans' is not a list"),
     ([{"id": "a", "text": "x", "spans": [{"start": 0}]}],

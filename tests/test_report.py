@@ -131,7 +131,8 @@ def gold_page(gold_records: list[dict], tiny_model_path: Path,
     result = invoke("report", str(data), "-o", str(out), "--model", str(tiny_model_path))
     assert result.exit_code == 0, result.output
     n = len(gold_records)
-    assert result.stdout == f"wrote {out}: {n} articles, {n} shown\n"
+    assert result.stdout == ""
+    assert result.stderr == f"wrote {out}: {n} articles, {n} shown\n"
     return out, out.read_text("utf-8")
 
 
@@ -269,7 +270,8 @@ def test_plain_texts_limit_and_no_gold_columns(tmp_path: Path, tiny_records: lis
     result = invoke("report", str(folder), "-o", str(out), "--limit", "2",
                     "--model", str(tiny_model_path), "--title", "Scrape <May>")
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"wrote {out}: 6 articles, 2 shown\n"
+    assert result.stdout == ""
+    assert result.stderr == f"wrote {out}: 6 articles, 2 shown\n"
     html = out.read_text("utf-8")
     page = Page(html)
     assert page.bodies == texts[:2]
@@ -292,7 +294,8 @@ def test_source_field_and_skipped_rows(tmp_path: Path, tiny_records: list[dict],
     result = invoke("report", str(path), "-o", str(out), "--on-error", "skip",
                     "--model", str(tiny_model_path))
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"wrote {out}: 2 articles, 2 shown\n"
+    assert result.stdout == ""
+    assert result.stderr.endswith(f"\nwrote {out}: 2 articles, 2 shown\n")
     assert set(Page(out.read_text("utf-8")).cells) == {"ALL", "alpha", "beta"}
     assert "1 unreadable rows were skipped" in out.read_text("utf-8")
     listed = Path(f"{out}.errors.jsonl").read_text("utf-8").splitlines()
