@@ -234,6 +234,9 @@ class _Progress:
 def cli() -> None:
     """Find and strip advert boilerplate in scraped articles."""
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    # trafilatura's warnings about a page it cannot use ("discarding data", "empty HTML
+    # tree") would stand beside detector's own one-line error for that page
+    logging.getLogger("trafilatura").setLevel(logging.ERROR)
 
 
 def _run(

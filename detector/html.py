@@ -8,6 +8,7 @@ extra: ``pip install 'detector[html]'``.
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from typing import IO, Any
@@ -54,6 +55,10 @@ def _trafilatura() -> Any:
     return trafilatura
 
 
+# lxml refuses a Python string that declares its own encoding, as XHTML pages often do.
+_XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*\?>")
+
+
 def extract_text(html: str, where: str) -> str:
     """The main text of an HTML page, one paragraph a line.
 
@@ -72,6 +77,7 @@ def extract_text(html: str, where: str) -> str:
         When trafilatura is not installed.
     """
     trafilatura = _trafilatura()
+    html = _XML_DECLARATION.sub("", html, count=1)
     text = trafilatura.extract(html, **TRAFILATURA_OPTIONS) if html.strip() else None
     if not text or not text.strip():
         raise InputError(f"{where}: no main text found in the HTML")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -188,6 +189,26 @@ def test_label_html_carries_the_text_its_offsets_point_into(trafilatura: None) -
     assert "Subscribe" not in text and PAGES["en-freight.html"]["advert"] in text
     adverts = [text[s["start"] : s["end"]] for s in record["spans"] if s["label"] == "advert"]
     assert any(a.startswith(PAGES["en-freight.html"]["advert"]) for a in adverts)
+
+
+def test_a_page_without_text_is_one_line_on_a_real_stderr(tmp_path: Path,
+                                                          trafilatura: None) -> None:
+    # trafilatura logs why it gave up; through the CLI's logging that came before the error
+    empty = tmp_path / "empty.html"
+    empty.write_text("<html><body></body></html>", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "detector", "strip", str(empty)],
+                          capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == f"Error: {empty}: no main text found in the HTML\n"
+
+
+def test_xhtml_with_an_xml_declaration(tmp_path: Path, trafilatura: None) -> None:
+    page = tmp_path / "x.html"
+    body = "Net income rose to $212 million, or $1.41 per share, the company said on Monday."
+    page.write_text('<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html><html '
+                    f'xmlns="http://www.w3.org/1999/xhtml"><body><p>{body}</p></body></html>',
+                    encoding="utf-8")
+    assert body in ok("strip", str(page)).stdout
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
