@@ -33,12 +33,24 @@ SEED = 20261124
 VARIANTS = 4
 SITES_PER_LANG = 14
 CLEAN_SHARE = 0.12
+#: Share of the teaser headlines ({headline}) taken from the titles of the site's other
+#: editorial articles rather than from headlines_<lang>.txt: a "read also" teaser links to
+#: another article of its site, whose title is editorial, so the teaser's lead ("Also Read:",
+#: "Mehr zum Thema:") has to carry it, not a stock-picking headline. And the weight of a
+#: teaser template with a written lead ("Also Read: {headline}"), where other adverts draw
+#: one from AD_WEIGHTS: a site prints its teaser under many of its articles. Both are off
+#: (0) in the shipped build; 0.5 and 10 are measured in the README (*measured and not kept*).
+TITLE_SHARE = 0.0
+TEASER_WEIGHT = 0
+_TEASER_LEAD = re.compile(r"[^\W\d_]{3}[^{]*\{headline\}")
 #: Range of the chance that an article of a site carries one of that site's editorial habits
 #: (drawn per habit), and of the weights with which a site picks its adverts: both kinds recur
 #: across a site's articles with overlapping frequencies, so how often a segment recurs does
 #: not by itself tell an advert from a habit.
 HABIT_SHARE = (0.04, 0.25)
 AD_WEIGHTS = (1, 1, 1, 2, 3, 5)
+#: The advert kinds that are teasers for the site's own articles.
+TEASER_KINDS = ("read_also", "related_list")
 
 GLUES = {
     # name: (separator between blocks, weight)
@@ -250,6 +262,7 @@ def make_sites(rng: random.Random, adverts: list[dict]) -> dict[str, list[dict]]
                 "ads": [],
                 "neutral": [],
                 "habits": [],
+                "titles": [],
             }
             for name in sorted(names)
         ]
@@ -264,7 +277,12 @@ def make_sites(rng: random.Random, adverts: list[dict]) -> dict[str, list[dict]]
             if kind == "habits":
                 template = {**template, "share": rng.uniform(*HABIT_SHARE)}
             elif kind == "ads":
-                template = {**template, "weight": rng.choice(AD_WEIGHTS)}
+                weight = rng.choice(AD_WEIGHTS)
+                if TEASER_WEIGHT and template["kind"] in TEASER_KINDS and any(
+                    _TEASER_LEAD.search(line) for line in template["lines"]
+                ):
+                    weight = TEASER_WEIGHT
+                template = {**template, "weight": weight}
             site[kind].append(template)
         sites[lang] = lang_sites
     return sites
@@ -274,6 +292,8 @@ def fill(text: str, rng: random.Random, ctx: dict) -> str:
     def value(m: re.Match) -> str:
         key = m.group(1)
         if key == "headline":
+            if TITLE_SHARE and rng.random() < TITLE_SHARE:
+                return rng.choice(ctx["titles"])
             return rng.choice(ctx["headlines"])
         if key == "n":
             return str(rng.choice([3, 5, 7, 10, 12, 20]))
@@ -392,6 +412,7 @@ def build_variant(
         "site": site["name"],
         "author": rng.choice(AUTHORS),
         "headlines": headlines,
+        "titles": [t for t in site["titles"] if t != title_of(article)] or headlines,
     }
     blocks = choose_blocks(rng, article)
     plan = plan_inserts(rng, site, len(blocks), clean)
@@ -445,6 +466,10 @@ def build_variant(
     return {"text": b.text, "spans": b.spans}
 
 
+def title_of(article: dict) -> str | None:
+    return next((b["text"] for b in article["blocks"] if b["type"] == "title"), None)
+
+
 def build() -> list[dict]:
     rng = random.Random(SEED)
     editorial, adverts, headlines = load_pieces()
@@ -456,6 +481,11 @@ def build() -> list[dict]:
     for lang, articles in by_lang.items():
         articles = sorted(articles, key=lambda a: a["id"])
         rng.shuffle(articles)
+        # A site's teasers link to its own articles: their titles are its teaser headlines
+        # (and stay on the site's side of a held-out split by site).
+        for k, article in enumerate(articles):
+            if (title := title_of(article)) is not None:
+                sites[lang][k % len(sites[lang])]["titles"].append(title)
         for k, article in enumerate(articles):
             site = sites[lang][k % len(sites[lang])]
             for v in range(VARIANTS):
