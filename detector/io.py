@@ -479,7 +479,7 @@ def _part_files(folder: str, *, strict: bool = False) -> list[Path]:
             continue
         if _is_part(p.name):
             parts.append(p)
-        elif p.suffix == ".txt" or p.suffix.lower() in HTML_SUFFIXES:
+        elif _is_page(p.name):
             pages.append(p)
     if strict and parts and pages:
         raise InputError(
@@ -501,6 +501,13 @@ def _is_part(name: str) -> bool:
     return not name.startswith((".", "_")) and table_kind(name) is not None
 
 
+def _is_page(name: str) -> bool:
+    """A text or HTML file's name (.txt, .TXT, .html, .htm), not a hidden file."""
+    return not name.startswith(".") and (
+        name.lower().endswith(".txt") or name.lower().endswith(HTML_SUFFIXES)
+    )
+
+
 def _natural(path: Path) -> list[Any]:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
 
@@ -508,10 +515,7 @@ def _natural(path: Path) -> list[Any]:
 def _folder_files(folder: str) -> list[Path]:
     """The .txt and HTML files of a folder, sorted; two that would share an output name
     (a.txt and a.html) are an error."""
-    files = sorted(
-        p for p in Path(folder).iterdir()
-        if p.is_file() and (p.suffix == ".txt" or p.suffix.lower() in HTML_SUFFIXES)
-    )
+    files = sorted(p for p in Path(folder).iterdir() if p.is_file() and _is_page(p.name))
     if not files:
         raise InputError(
             f"folder {folder} has no .txt, .html, .jsonl, .csv or .parquet files"

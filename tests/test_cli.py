@@ -104,8 +104,10 @@ def test_strip_folder(tmp_path: Path, articles: list, expected: list, model: lis
     src, dst = tmp_path / "in", tmp_path / "out"
     src.mkdir()
     for i, r in enumerate(articles):
-        (src / f"{i}.txt").write_text(r["text"], encoding="utf-8")
+        # an upper-case suffix is a text file too; the output is named .txt
+        (src / f"{i}.{'TXT' if i == 1 else 'txt'}").write_text(r["text"], encoding="utf-8")
     (src / "readme.md").write_text("not an article", encoding="utf-8")
+    (src / ".notes.txt").write_text("a hidden file, not an article", encoding="utf-8")
     ok("strip", str(src), "-o", str(dst), *model)
     assert sorted(p.name for p in dst.iterdir()) == [f"{i}.txt" for i in range(len(articles))]
     for i, text in enumerate(expected):
