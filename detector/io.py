@@ -104,6 +104,9 @@ class Chunk:
     part: str = ""
     #: Rows whose text is an HTML page still to be extracted (see Input.defer_pages).
     pending: dict[int, PendingPage] = field(default_factory=dict)
+    #: The line of each JSONL row read well, so that the writer replaces the text's value in
+    #: it and keeps every other byte (numbers, escapes, key order, spacing) as it came.
+    lines: dict[int, str] = field(default_factory=dict)
 
     @property
     def good(self) -> list[int]:
@@ -353,6 +356,7 @@ class Input:
                     if self.html:
                         chunk.extracted.add(k)
                     chunk.rows.append(record)
+                    chunk.lines[k] = line.removeprefix("\ufeff") if line_no == 1 else line
                     chunk.texts.append(text)
                     chunk.ids.append(
                         id_text(record.get(self.id_field), f"{self.id_prefix}{line_no}")
@@ -582,6 +586,47 @@ def _decode(data: bytes, path: str, line_no: int | None = None, encoding: str = 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+_SPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+def _value_span(line: str | None, name: str) -> tuple[int, int] | None:
+    """Where the value of the top-level field ``name`` lies in a JSON object's ``line`` (its
+    last occurrence, the one json.loads keeps); None when there is no such field. Keys and
+    values are skipped by the json module's own scanner, so the walk stays linear."""
+    if line is None:
+        return None
+    found = None
+    i = _skip(line, 0)
+    if line[i : i + 1] != "{":
+        return None
+    i = _skip(line, i + 1)
+    try:
+        while line[i : i + 1] == '"':
+            key, i = _DECODER.raw_decode(line, i)
+            i = _skip(line, i)
+            if line[i : i + 1] != ":":
+                return None
+            start = _skip(line, i + 1)
+            _, end = _DECODER.raw_decode(line, start)
+            if key == name:
+                found = (start, end)
+            i = _skip(line, end)
+            if line[i : i + 1] == "}":
+                return found
+            if line[i : i + 1] != ",":
+                return None
+            i = _skip(line, i + 1)
+    except ValueError:  # not what json.loads read: the writer dumps the record instead
+        return None
+    return None
+
+
+def _skip(line: str, i: int) -> int:
+    """The position after the JSON whitespace at ``i``."""
+    return _SPACE.match(line, i).end()  # type: ignore[union-attr]
+
+
 def json_line(record: Any) -> str:
     """``record`` as one JSONL line, non-ASCII as it is; a record holding a lone surrogate
     (read from a JSON escape such as "\\ud83d") keeps it as that escape, since UTF-8 cannot
@@ -749,6 +794,10 @@ class TableWriter:
                     self.fh.write(line if line.endswith("\n") else line + "\n")
                 elif k in chunk.skipped:
                     self.write_records([row])
+                elif (span := _value_span(chunk.lines.get(k), text_field)) is not None:
+                    line = chunk.lines[k].rstrip("\r\n")
+                    value = json_line(text)[:-1]
+                    self.fh.write(f"{line[: span[0]]}{value}{line[span[1] :]}\n")
                 else:
                     self.write_records([{**row, text_field: text}])
         elif self.kind == "parquet":

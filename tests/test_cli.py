@@ -191,6 +191,24 @@ def test_strip_jsonl_keeps_other_fields(tmp_path: Path, articles: list, expected
     assert ok("strip", str(path), *model).stdout.splitlines() == lines
 
 
+def test_strip_jsonl_keeps_every_other_byte_of_the_line(tmp_path: Path, articles: list,
+                                                        expected: list, model: list) -> None:
+    # numbers, escapes, spacing and key order as the scraper wrote them; only the text changes
+    path, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    text = json.dumps(articles[0]["text"])
+    lines = [
+        '{"n": 1E5, "price": 2.50, "big": 1e400, "name": "caf\\u00e9",  "text" : ' + text
+        + ', "nested": {"text": "inner"}}\r\n',
+        '{ "text": ' + text + ' ,"id":"b"}\n',
+    ]
+    path.write_text("".join(lines), encoding="utf-8")
+    ok("strip", str(path), "-o", str(out), *model)
+    cleaned = json.dumps(expected[0], ensure_ascii=False)
+    assert out.read_text(encoding="utf-8").splitlines() == [
+        line.rstrip("\r\n").replace(text, cleaned) for line in lines
+    ]
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_lone_surrogate_in_jsonl_is_labeled_and_kept(tmp_path: Path, articles: list,
                                                       model: list, jobs: str) -> None:
