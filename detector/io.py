@@ -382,17 +382,17 @@ class Input:
         import pandas as pd
 
         _check_file(self.path)
+        options: dict[str, Any] = dict(
+            dtype=str, keep_default_na=False, encoding=self.encoding, encoding_errors=self.errors
+        )
         try:
-            reader = pd.read_csv(
-                self.path,
-                dtype=str,
-                keep_default_na=False,
-                chunksize=rows,
-                encoding=self.encoding,
-                encoding_errors=self.errors,
-            )
+            # pandas renames a repeated or empty column name ("a.1", "Unnamed: 4"); the header
+            # as written goes out again (see TableWriter.write_frame)
+            header = pd.read_csv(self.path, header=None, nrows=1, **options).iloc[0].tolist()
+            reader = pd.read_csv(self.path, chunksize=rows, **options)
             seen = False
             for offset, frame in _enumerate_rows(reader):
+                frame.attrs["header"] = header
                 yield self._frame_chunk(frame, offset, first_line=2)
                 seen = True
         except UnicodeDecodeError:
@@ -814,7 +814,8 @@ class TableWriter:
         self.fh.write("".join(map(json_line, records)))
 
     def write_frame(self, frame: Any) -> None:
-        frame.to_csv(self.fh, index=False, header=self._header)
+        header = frame.attrs.get("header", True) if self._header else False
+        frame.to_csv(self.fh, index=False, header=header)
         self._header = False
 
     def write_batch(self, batch: Any) -> None:

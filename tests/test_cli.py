@@ -263,6 +263,18 @@ def test_strip_csv_keeps_other_columns(tmp_path: Path, articles: list, expected:
     assert got["text"].tolist() == expected
 
 
+def test_strip_csv_keeps_its_header_as_written(tmp_path: Path, articles: list, model: list
+                                              ) -> None:
+    # a repeated and an empty column name, which pandas renames ("a.1", "Unnamed: 4")
+    path, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    rows = [[str(i), r["text"], "x", "y", ""] for i, r in enumerate(articles)]
+    pd.DataFrame(rows).to_csv(path, index=False, header=["id", "text", "a", "a", ""])
+    ok("strip", str(path), "-o", str(out), *model)
+    assert out.read_text(encoding="utf-8").splitlines()[0] == "id,text,a,a,"
+    got = pd.read_csv(out, dtype=str, keep_default_na=False, header=None, skiprows=1)
+    assert got[[0, 2, 3, 4]].values.tolist() == [[r[0], *r[2:]] for r in rows]
+
+
 def test_strip_parquet_keeps_other_columns(tmp_path: Path, articles: list, expected: list,
                                            model: list) -> None:
     path, out = tmp_path / "in.parquet", tmp_path / "out.parquet"
