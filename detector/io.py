@@ -244,6 +244,12 @@ class Input:
             return as_article(main, whole_file)
         return text
 
+    @property
+    def _escaping(self) -> bool:
+        """Whether a table reader keeps undecodable bytes as surrogates: with --on-error skip
+        and strict decoding, a row with such bytes in its text is a bad row, not the end."""
+        return self.on_error == "skip" and self.errors == "strict"
+
     def decode(self, data: bytes, path: str, line_no: int | None = None) -> str:
         if self.errors == "replace":
             return data.decode(self.encoding, errors="replace")
@@ -385,6 +391,10 @@ class Input:
         options: dict[str, Any] = dict(
             dtype=str, keep_default_na=False, encoding=self.encoding, encoding_errors=self.errors
         )
+        if self._escaping:
+            # undecodable bytes become lone surrogates, so that the row they are in can be
+            # skipped and written back byte for byte (the output file escapes them back)
+            options.update(dtype=object, encoding_errors="surrogateescape")
         try:
             # pandas renames a repeated or empty column name ("a.1", "Unnamed: 4"); the header
             # as written goes out again (see TableWriter.write_frame)
@@ -458,6 +468,11 @@ class Input:
                 if not isinstance(value, str):
                     raise InputError(
                         f"{where}: column '{self.text_field}' is not text (got {_describe(value)})"
+                    )
+                if self._escaping and _SURROGATE.search(value):
+                    raise InputError(
+                        f"{where}: column '{self.text_field}' is not valid {_name(self.encoding)}"
+                        "; pass --encoding or --errors replace"
                     )
                 value = self.page_text(value, where, chunk=chunk)
             except InputError as exc:
@@ -575,11 +590,14 @@ def _decode(data: bytes, path: str, line_no: int | None = None, encoding: str = 
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = line_no if line_no is not None else data.count(b"\n", 0, exc.start) + 1
-        name = "UTF-8" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
         raise InputError(
-            f"{path} line {line} is not valid {name} (byte 0x{data[exc.start]:02x}); "
+            f"{path} line {line} is not valid {_name(encoding)} (byte 0x{data[exc.start]:02x}); "
             "pass --encoding or --errors replace"
         ) from None
+
+
+def _name(encoding: str) -> str:
+    return "UTF-8" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
 
 
 #: A lone surrogate: JSON can hold one (as a \\u escape), UTF-8 cannot.

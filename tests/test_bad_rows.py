@@ -95,6 +95,25 @@ def test_skip_in_tables_keeps_the_original_cell(tmp_path: Path, model: list[str]
     assert "row 1: column 'text' is not text (got null)" in Path(f"{out}.errors.jsonl").read_text()
 
 
+def test_skip_in_csv_passes_undecodable_rows_through_byte_for_byte(
+    tmp_path: Path, model: list[str], detector_tiny: Detector
+) -> None:
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    rows = [b"id,text,note", f"a,{GOOD},ok".encode(), b"b,caf\xe9 au lait,ok",
+            f"c,{GOOD},caf\xe9".encode("latin-1")]
+    src.write_bytes(b"\n".join(rows) + b"\n")
+    result = invoke("strip", str(src), "-o", str(out), *model)
+    assert result.stderr == (f"Error: {src} line 3 is not valid UTF-8 (byte 0xe9); "
+                             "pass --encoding or --errors replace\n")
+    result = invoke("strip", str(src), "-o", str(out), "--on-error", "skip", *model)
+    assert result.exit_code == 0, result.output
+    back = out.read_bytes().split(b"\n")
+    assert back[2] == rows[2]  # the bad text's row, as it came
+    assert back[3] == f"c,{detector_tiny.strip(GOOD)},caf\xe9".encode("latin-1")  # note kept
+    report = Path(f"{out}.errors.jsonl").read_text("utf-8")
+    assert "row 3: column 'text' is not valid UTF-8" in report
+
+
 def test_encoding_option(tmp_path: Path, model: list[str]) -> None:
     text = tmp_path / "latin.txt"
     text.write_bytes("Gute Nachrichten für Anleger.\n".encode("latin-1"))
