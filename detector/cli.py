@@ -689,6 +689,8 @@ def templates(
     from detector.batch import count_input, top_templates
     from detector.io import Input, check_output_file
 
+    if output == "-":
+        raise DetectorError("-o - : the counts are a binary .npz file; give it a file name")
     if output:
         check_output_file(output)
     source = Input(

@@ -21,6 +21,8 @@ import json
 import os
 import re
 import struct
+import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -559,7 +561,8 @@ def load_templates(path: str | os.PathLike[str]) -> TemplateTable:
         with np.load(where, allow_pickle=False) as data:
             meta = json.loads(bytes(data["meta"]).decode())
             arrays = {k: data[k] for k in ("shapes", "exact", "pos_count", "pos_sum")}
-    except (OSError, ValueError, KeyError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError, KeyError, UnicodeDecodeError, EOFError, zipfile.BadZipFile,
+            zlib.error) as exc:  # a truncated or corrupt file fails in any of these
         raise TemplateError(
             f"{where} is not a template table ({type(exc).__name__}); make one with "
             "detector templates CORPUS -o FILE"

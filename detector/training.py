@@ -199,6 +199,12 @@ def measure_heldout(
     fit_idx, test_idx = next(split.split(np.zeros(len(records)), groups=groups))
     fit_part = [records[i] for i in fit_idx]
     test_part = [records[i] for i in test_idx]
+    if len({r["id"] for r in fit_part}) < 2:
+        raise DataError(
+            f"holding out {holdout:.0%} of {len(records)} articles (grouped by {grouped_by}) "
+            f"leaves {len(fit_part)} to fit on; label more articles, or pass --holdout 0 to "
+            "train without held-out figures"
+        )
     log.info("held-out fit on %d articles, testing on %d", len(fit_part), len(test_part))
     fit_weights = None if weights is None else [weights[i] for i in fit_idx]
     model = _fit(fit_part, dict(params or {}), fit_weights, seed=seed)

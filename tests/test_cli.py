@@ -435,6 +435,23 @@ def test_output_dash_is_stdout(tmp_path: Path, articles: list, expected: list,
     assert not (tmp_path / "-").exists() and not Path("-").exists()
 
 
+def test_train_with_too_few_articles_to_hold_out(tmp_path: Path) -> None:
+    rows = [{"id": str(i), "text": f"Story {i}. Subscribe now!",
+             "spans": [{"start": 9, "end": 23, "label": "advert"}]} for i in range(2)]
+    data = _write_jsonl(tmp_path / "t.jsonl", rows)
+    fails("holding out 20% of 2 articles (grouped by article) leaves 1 to fit on; label more "
+          "articles, or pass --holdout 0 to train without held-out figures",
+          "train", str(data), "-o", str(tmp_path / "m.joblib"), "-q")
+    assert not (tmp_path / "m.joblib").exists()
+
+
+def test_templates_output_dash_is_refused(tmp_path: Path, articles: list, model: list) -> None:
+    path = _write_jsonl(tmp_path / "a.jsonl", articles)
+    fails("-o - : the counts are a binary .npz file; give it a file name",
+          "templates", str(path), "-o", "-", *model)
+    assert not Path("-").exists()
+
+
 def test_train_no_spans(tmp_path: Path) -> None:
     data = _write_jsonl(tmp_path / "t.jsonl", [{"id": "a", "text": "One.", "spans": []},
                                                 {"id": "b", "text": "Two.", "spans": []}])

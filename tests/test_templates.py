@@ -150,6 +150,14 @@ def test_bad_table_files_give_clear_errors(tmp_path) -> None:
     junk.write_bytes(b"not a zip file at all")
     with pytest.raises(TemplateError, match=r"junk.npz is not a template table"):
         load_templates(junk)
+    # a real table cut short, as an interrupted copy leaves it
+    whole = tmp_path / "whole.npz"
+    count_templates((ONE_SITE, f"Story {i}. Subscribe now!") for i in range(8)).save(whole)
+    for size in (40, len(whole.read_bytes()) // 2, len(whole.read_bytes()) - 10):
+        cut = tmp_path / f"cut{size}.npz"
+        cut.write_bytes(whole.read_bytes()[:size])
+        with pytest.raises(TemplateError, match=rf"cut{size}.npz is not a template table"):
+            load_templates(cut)
     assert issubclass(TemplateError, DetectorError)
 
 
