@@ -474,10 +474,15 @@ def _parquet_name(number: int) -> str:
 
 @contextmanager
 def _unreadable_parts(source: str) -> Iterator[None]:
-    """A part that pandas or pyarrow cannot parse (they raise ValueError), or a compressed part
-    that cannot be decompressed, is a one-line error."""
+    """A part that pandas or pyarrow cannot parse (they raise ValueError), a compressed part
+    that cannot be decompressed, or parts with different columns, is a one-line error."""
     try:
         yield
+    except KeyError as exc:  # a part without a column the first part has
+        reason = exc.args[0] if exc.args else exc
+        raise InputError(
+            f"{source} cannot be read: its parts do not all have the same columns ({reason})"
+        ) from None
     except (ValueError, *CODEC_ERRORS) as exc:
         located = _first_bad_line(source)
         if located is not None:

@@ -300,6 +300,24 @@ def test_malformed_part(tmp_path: Path, cluster: Any, tiny_model_path: Path) -> 
     assert [p.name for p in tmp_path.iterdir()] == ["in"]
 
 
+@pytest.mark.parametrize("batch", ["--batch", "--no-batch"])
+def test_parts_with_different_columns(tmp_path: Path, cluster: Any, tiny_model_path: Path,
+                                      batch: str) -> None:
+    import pandas as pd
+
+    src = tmp_path / "in"
+    src.mkdir()
+    pd.DataFrame({"id": ["1"], "text": ["Fine."], "n": [1]}).to_parquet(src / "part-0.parquet")
+    pd.DataFrame({"id": ["2"], "text": ["Fine."]}).to_parquet(src / "part-1.parquet")
+    result = invoke("strip", str(src), "-o", str(tmp_path / "out"), "--model",
+                    str(tiny_model_path), "--engine", "dask", "--scheduler",
+                    cluster.scheduler_address, batch)
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: {src} cannot be read: its parts do not all have the same "
+                             "columns (['n'] not in index)\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["in"]
+
+
 def test_broken_compressed_part(tmp_path: Path, cluster: Any, tiny_model_path: Path) -> None:
     src = tmp_path / "in"
     src.mkdir()
