@@ -350,10 +350,22 @@ def _batch_templates(
     travels to them as a path (each loads it once) instead of with every chunk.
     """
     from detector.batch import Spool, count_input, spool_fits
-    from detector.templates import MIN_BATCH, TemplateTable, load_templates
+    from detector.templates import MIN_BATCH, ONE_SITE, TemplateTable, load_templates
 
     if templates_path is not None:
-        yield load_templates(templates_path), None
+        table = load_templates(templates_path)
+        sources = source if isinstance(source, list) else [source]
+        siteless = all(s.kind in ("stdin", "text", "html", "folder") for s in sources)
+        if siteless and ONE_SITE not in table.sites:
+            # Text has no field to name its site, so it is the one site ONE_SITE.
+            logging.getLogger(__name__).warning(
+                "%s was counted by site (%s) and this input has no site field, so its counts "
+                "do not apply here; count a corpus without a url or source field to use them "
+                "on plain text",
+                templates_path,
+                ", ".join(sorted(table.sites)[:5]) + (", ..." if len(table.sites) > 5 else ""),
+            )
+        yield table, None
         return
     sources = source if isinstance(source, list) else [source]
     # A text or HTML file is one article: fewer than MIN_BATCH of them never make a batch,

@@ -682,6 +682,22 @@ def test_without_room_for_the_spool_the_batch_result_is_the_same(
     assert "not enough free space" in caplog.text and "TMPDIR" in caplog.text
 
 
+def test_a_table_counted_by_site_warns_on_plain_text(
+        tmp_path: Path, batch_file: Path, model: list, caplog: pytest.LogCaptureFixture) -> None:
+    by_site, one_site = tmp_path / "by_site.npz", tmp_path / "one.npz"
+    ok("templates", str(batch_file), "-o", str(by_site), *model)
+    rows = [json.loads(line) for line in batch_file.read_text("utf-8").splitlines()]
+    plain = _write_jsonl(tmp_path / "plain.jsonl", [{"id": r["id"], "text": r["text"]}
+                                                    for r in rows])
+    ok("templates", str(plain), "-o", str(one_site), *model)
+    text = rows[0]["text"]
+    ok("label", "-", "--templates", str(one_site), *model, input=text)
+    assert "counted by site" not in caplog.text
+    ok("label", "-", "--templates", str(by_site), *model, input=text)
+    assert f"{by_site} was counted by site (" in caplog.text
+    assert "its counts do not apply here" in caplog.text
+
+
 def test_templates_command_shows_each_sites_recurring_shapes(batch_file: Path,
                                                              model: list) -> None:
     out = ok("templates", str(batch_file), "--top", "3", *model).stdout
