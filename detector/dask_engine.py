@@ -448,12 +448,21 @@ def write_dataframe(
     return _write(ddf, _output_folder(path, storage_options), kind, storage_options)
 
 
-def _write(ddf: Any, out: _Folder, kind: str, storage_options: dict[str, Any] | None) -> int:
+def _write(
+    ddf: Any,
+    out: _Folder,
+    kind: str,
+    storage_options: dict[str, Any] | None,
+    schema: Any = None,
+) -> int:
+    """Write the parts; Parquet with ``schema`` (the input's) when given, as Dask infers one
+    otherwise (which fails on list and struct columns, held as Python objects)."""
     fs = out.fs
     try:
         if kind == "parquet":
             ddf.to_parquet(out.tmp_url, write_index=False, name_function=_parquet_name,
-                           write_metadata_file=False, storage_options=storage_options)
+                           write_metadata_file=False, storage_options=storage_options,
+                           schema="infer" if schema is None else schema)
         else:
             codec = COMPRESSIONS.get(os.path.splitext(kind)[1])
             ddf.to_json(f"{out.tmp_url}/*.{kind}", orient="records", lines=True,
@@ -466,6 +475,16 @@ def _write(ddf: Any, out: _Folder, kind: str, storage_options: dict[str, Any] | 
         if fs.exists(out.tmp):
             fs.rm(out.tmp, recursive=True)
     return ddf.npartitions
+
+
+def _parquet_schema(path: str) -> Any:
+    """The Arrow schema of the first Parquet part at ``path``: the other columns' types
+    (lists, structs, string) and the file's metadata, for the output."""
+    import pyarrow.parquet as pq
+
+    fs, paths = _part_paths(path, None)
+    with fs.open(paths[0], "rb") as fh:
+        return pq.read_schema(fh)
 
 
 def _parquet_name(number: int) -> str:
@@ -575,7 +594,8 @@ def run_dask(
             else:
                 result = _strip(ddf, detector, table, text_field, site_field, mode == "mark",
                                 html, input_path)
-            return _write(result, out, kind, None)
+            schema = _parquet_schema(input_path) if kind == "parquet" else None
+            return _write(result, out, kind, None, schema)
     finally:
         cluster = client.cluster if scheduler is None else None
         client.close()

@@ -106,6 +106,29 @@ def test_strip_folder_of_parts_matches_single_process(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp left
 
 
+def test_parquet_parts_keep_their_column_types(tmp_path: Path, cluster: Any,
+                                               tiny_model_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for k in range(2):
+        pq.write_table(pa.table({
+            "id": [f"{k}-{i}" for i in range(3)],
+            "text": ["Rain today. Subscribe now!"] * 3,
+            "tags": pa.array([["a", "b"], [], None], pa.list_(pa.string())),
+            "meta": pa.array([{"n": i} for i in range(3)], pa.struct([("n", pa.int64())])),
+        }), src / f"part-{k}.parquet")
+    out = tmp_path / "out"
+    ok("strip", str(src), "-o", str(out), "--model", str(tiny_model_path), "--engine", "dask",
+       "--scheduler", cluster.scheduler_address)
+    before = pq.read_table(src / "part-0.parquet")
+    after = pq.read_table(sorted(out.iterdir())[0])
+    assert after.schema.equals(before.schema)  # list, struct and string as they were
+    assert after.drop_columns(["text"]).equals(before.drop_columns(["text"]))
+
+
 def test_compressed_parts_are_written_compressed(
     tables: Path, tmp_path: Path, cluster: Any, tiny_model_path: Path
 ) -> None:
