@@ -339,7 +339,7 @@ class Input:
             chunk = Chunk([], [], [])
             for line_no, raw in enumerate(fh, 1):
                 try:
-                    line = self.decode(raw, self.path, line_no)
+                    line = _unmarked(self.decode(raw, self.path, line_no), line_no)
                     if not line.strip():
                         continue
                     record = self._parse_jsonl(line, line_no)
@@ -362,7 +362,7 @@ class Input:
                     if self.html:
                         chunk.extracted.add(k)
                     chunk.rows.append(record)
-                    chunk.lines[k] = line.removeprefix("\ufeff") if line_no == 1 else line
+                    chunk.lines[k] = line
                     chunk.texts.append(text)
                     chunk.ids.append(
                         id_text(record.get(self.id_field), f"{self.id_prefix}{line_no}")
@@ -378,8 +378,6 @@ class Input:
 
     def _parse_jsonl(self, line: str, line_no: int) -> dict[str, Any]:
         where = f"{self.path} line {line_no}"
-        if line_no == 1:
-            line = line.removeprefix("\ufeff")  # a byte-order mark, as some editors write
         record = parse_json_object(line, where)
         _check_text(record, self.text_field, where, list(record), self.id_field)
         return record
@@ -594,6 +592,11 @@ def _decode(data: bytes, path: str, line_no: int | None = None, encoding: str = 
             f"{path} line {line} is not valid {_name(encoding)} (byte 0x{data[exc.start]:02x}); "
             "pass --encoding or --errors replace"
         ) from None
+
+
+def _unmarked(line: str, line_no: int) -> str:
+    """A JSONL file's line without the byte-order mark some editors put at its start."""
+    return line.removeprefix("\ufeff") if line_no == 1 else line
 
 
 def _name(encoding: str) -> str:
@@ -969,11 +972,11 @@ def read_labeled(path: str) -> list[dict[str, Any]]:
     _check_file(path)
     with _readable(path), open_binary(path) as fh:
         for line_no, raw in enumerate(fh, 1):
-            line = _decode(raw, path, line_no)
+            line = _unmarked(_decode(raw, path, line_no), line_no)
             if not line.strip():
                 continue
             where = f"{path} line {line_no}"
-            record = parse_json_object(line.removeprefix("\ufeff") if line_no == 1 else line, where)
+            record = parse_json_object(line, where)
             _check_labeled(record, where)
             record["id"] = str(record["id"])
             if record["id"] in ids:
