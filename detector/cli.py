@@ -476,16 +476,13 @@ def _check_error_report(path: str | None, inputs: list[str], output: str | None)
     written, is an error before any work."""
     if path is None:
         return
-    from detector.io import check_output_file
+    from detector.io import check_writable
 
     target = os.path.abspath(path)
     for what, other in [("input", p) for p in inputs] + [("output", output)]:
         if other is not None and other != "-" and os.path.abspath(other) == target:
             raise DetectorError(f"--error-report {path} is the {what}; give it another path")
-    check_output_file(path)
-    folder = os.path.dirname(target)
-    if not os.path.isdir(folder):
-        raise DetectorError(f"cannot write {path}: folder {folder} does not exist")
+    check_writable(path)
 
 
 def _report_skipped(skipped: list[tuple[str, str]], path: str | None) -> None:

@@ -46,6 +46,7 @@ __all__ = [
     "PendingPage",
     "atomic_write",
     "check_output_file",
+    "check_writable",
     "input_kind",
     "labeled_spans",
     "read_labeled",
@@ -945,13 +946,20 @@ def check_output_file(path: str | os.PathLike[str]) -> Path:
     return target
 
 
-@contextmanager
-def atomic_write(path: str | os.PathLike[str]) -> Iterator[str]:
-    """Yield a temporary path beside ``path``; rename it to ``path`` only on success."""
+def check_writable(path: str | os.PathLike[str]) -> Path:
+    """:func:`check_output_file`, and an error if the folder it would be written in does not
+    exist."""
     target = check_output_file(path)
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         raise InputError(f"cannot write {target}: folder {directory} does not exist")
+    return target
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike[str]) -> Iterator[str]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` only on success."""
+    target = check_writable(path)
     tmp = make_temp(target)
     try:
         yield tmp
