@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import codecs
 import functools
+import gzip
 import importlib
+import io
 import json
 import lzma
 import os
@@ -167,10 +169,23 @@ def open_binary(path: str | os.PathLike[str], mode: str = "rb") -> IO[bytes]:
     return _opener(path)(path, mode)
 
 
-def _open_text_output(tmp: str, target: str) -> IO[str]:
+@contextmanager
+def _text_output(tmp: str, target: str) -> Iterator[IO[str]]:
     """The text file ``tmp`` for writing, compressed as ``target``'s name says; with
     surrogateescape, a skipped line with undecodable bytes goes out byte for byte."""
-    return _opener(target)(tmp, "wt", encoding="utf-8", newline="", errors="surrogateescape")
+    text: dict[str, Any] = {"encoding": "utf-8", "newline": "", "errors": "surrogateescape"}
+    if COMPRESSIONS.get(Path(target).suffix.lower()) != "gzip":
+        with _opener(target)(tmp, "wt", **text) as fh:
+            yield fh
+        return
+    # gzip.open(tmp) would record the temporary file's name in the header, which
+    # gunzip -N and file managers restore: name the file being written instead.
+    with (
+        open(tmp, "wb") as raw,
+        gzip.GzipFile(filename=target, mode="wb", fileobj=raw) as packed,
+        io.TextIOWrapper(packed, **text) as fh,
+    ):
+        yield fh
 
 
 def _opener(path: str | os.PathLike[str]) -> Callable[..., IO[Any]]:
@@ -774,12 +789,8 @@ class Output:
             sys.stdout.flush()
             return
         with atomic_write(self.path) as tmp:
-            fh: IO[Any]
-            if self.kind == "parquet":
-                fh = open(tmp, "wb")
-            else:
-                fh = _open_text_output(tmp, self.path)
-            with fh:
+            opened = open(tmp, "wb") if self.kind == "parquet" else _text_output(tmp, self.path)
+            with opened as fh:
                 writer = TableWriter(fh, self.kind, None)
                 yield writer
                 writer.close()

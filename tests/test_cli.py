@@ -233,6 +233,9 @@ def test_compressed_jsonl_in_and_out(tmp_path: Path, articles: list, expected: l
     ok("strip", str(path), "-o", str(out), *model)
     got = [json.loads(line) for line in gzip.decompress(out.read_bytes()).splitlines()]
     assert [g["text"] for g in got] == expected
+    packed = out.read_bytes()
+    assert packed[3] & 0x08  # FNAME: the header names the file (gunzip -N restores it)
+    assert packed[10 : packed.index(b"\0", 10)] == b"out.jsonl"  # not the temporary file
     plain = json.loads(ok("evaluate", str(_write_jsonl(tmp_path / "gold.jsonl", articles)),
                           "--json", *model).stdout)
     assert json.loads(ok("evaluate", str(path), "--json", *model).stdout) == plain
