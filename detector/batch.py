@@ -425,8 +425,8 @@ def _do_task(*args: Any) -> Any:
 
 def chunk_sites(chunk: Chunk, site_field: str | None, path: str = "input") -> list[str]:
     """Each article's site: its ``site_field`` value (a URL counts as its host); without
-    ``site_field``, the host of a ``url`` field, else a ``source`` field, else one site for the
-    whole input."""
+    ``site_field``, the host of its ``url`` field, else its ``source`` field, else the one site
+    of the whole input. Decided row by row, so how an input is cut into chunks never matters."""
     if not chunk.texts:  # an empty part of a folder of tables
         return []
     if site_field is not None:
@@ -434,11 +434,22 @@ def chunk_sites(chunk: Chunk, site_field: str | None, path: str = "input") -> li
         if values is None:
             raise InputError(f"{path} has no field '{site_field}' (given as --site-field)")
         return [site_of(v) for v in values]
-    for name in SITE_FIELDS:
-        values = chunk.values(name)
-        if values is not None:
-            return [site_of(v) for v in values]
-    return [ONE_SITE] * len(chunk.texts)
+    return row_sites([chunk.values(name) for name in SITE_FIELDS], len(chunk.texts))
+
+
+def row_sites(columns: Sequence[Sequence[Any] | None], rows: int) -> list[str]:
+    """Per row, the site of the first of ``columns`` (the values of SITE_FIELDS, None for a
+    field the input lacks) that names one; ONE_SITE where none does."""
+    present = [c for c in columns if c is not None]
+    sites = []
+    for values in zip(*present) if present else [()] * rows:
+        site = ONE_SITE
+        for value in values:
+            site = site_of(value)
+            if site != ONE_SITE:
+                break
+        sites.append(site)
+    return sites
 
 
 def _results(

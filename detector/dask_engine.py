@@ -97,15 +97,15 @@ def _texts(part: Any, text_field: str, where: str, html: bool, number: int) -> l
 
 def _sites(part: Any, site_field: str | None) -> list[str]:
     """Each row's site, as the single-process engine finds it (detector.batch.chunk_sites):
-    the ``site_field`` column, else the host of a ``url`` column, else a ``source`` column,
-    else one site for everything."""
-    from detector.batch import SITE_FIELDS
-    from detector.templates import ONE_SITE, site_of
+    the ``site_field`` column, else the host of the row's ``url``, else its ``source``, else
+    one site for everything."""
+    from detector.batch import SITE_FIELDS, row_sites
+    from detector.templates import site_of
 
-    for name in [site_field] if site_field else SITE_FIELDS:
-        if name in part.columns:
-            return [site_of(v) for v in part[name].tolist()]
-    return [ONE_SITE] * len(part)
+    if site_field:
+        return [site_of(v) for v in part[site_field].tolist()]
+    columns = [part[name].tolist() if name in part.columns else None for name in SITE_FIELDS]
+    return row_sites(columns, len(part))
 
 
 def _with_templates(detector: Any, templates: Any) -> Any:

@@ -196,3 +196,23 @@ def test_labeling_in_groups_of_texts_changes_no_label(
             ]
             assert np.allclose([s.score for spans in grouped for s in spans],
                                [s.score for spans in whole for s in spans], rtol=0, atol=1e-9)
+
+
+def test_each_row_finds_its_own_site_however_the_input_is_chunked() -> None:
+    from detector.batch import chunk_sites
+    from detector.io import Chunk
+    from detector.templates import ONE_SITE
+
+    rows = [{"text": "a", "source": "Wire"},
+            {"text": "b", "url": "https://www.example.com/x", "source": "Wire"},
+            {"text": "c", "url": None, "source": "Wire"},
+            {"text": "d"}]
+
+    def sites(part: list[dict]) -> list[str]:
+        return chunk_sites(Chunk([r["text"] for r in part], list("abcd")[: len(part)], part),
+                           None)
+
+    expected = ["Wire", "example.com", "Wire", ONE_SITE]
+    assert sites(rows) == expected
+    # One row to a chunk: a chunk without a 'url' field names the same sites as one with it.
+    assert [s for r in rows for s in sites([r])] == expected
