@@ -137,11 +137,11 @@ def template_options(*, evaluating: bool = False, reporting: bool = False) -> Ca
         )(command)
         command = click.option(
             "--batch/--no-batch",
-            default=not evaluating,
+            default=True,
             show_default=True,
             help=(
-                "Count each site's recurring segment shapes over all of DATA (each site one "
-                "batch) and use them as evidence."
+                "Count each site's recurring segment shapes over each file of DATA (each file "
+                "one batch, as strip and label count an input) and use them as evidence."
                 if evaluating
                 else "First count each site's recurring segment shapes over all of INPUT and "
                 "use them as evidence (two passes; not for stdin)."
@@ -618,19 +618,27 @@ def evaluate(
     from detector.io import Chunk, read_labeled
     from detector.templates import count_templates, load_templates
 
+    for given, what in ((data, ""), (model_paths, "--model ")):
+        twice = next((path for k, path in enumerate(given) if path in given[:k]), None)
+        if twice is not None:
+            raise DetectorError(f"{what}{twice} is given twice")
     records, sites = [], []
-    for path in data:
+    for number, path in enumerate(data):
         part = read_labeled(path)
         records += part
         texts = [r["text"] for r in part]
-        sites += chunk_sites(Chunk(texts, [r["id"] for r in part], part), site_field, path)
+        found = chunk_sites(Chunk(texts, [r["id"] for r in part], part), site_field, path)
+        if templates_path is None:
+            # Counted here, each file is its own batch, as 'detector label FILE' counts it.
+            found = [f"{number}\0{site}" for site in found]
+        sites += found
     templates = None
     if templates_path is not None:
         templates = load_templates(templates_path)
     elif batch:
         templates = count_templates(zip(sites, (r["text"] for r in records)))
     reports = {}
-    for path in dict.fromkeys(model_paths):
+    for path in model_paths:
         detector = _load_detector(path, threshold, trust_model)
         detector.templates = templates
         reports[path] = evaluate_detector(detector, records, sites=sites)

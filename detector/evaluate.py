@@ -95,10 +95,16 @@ def evaluate(
 
     An article without a prediction counts as nothing removed.
     """
+    return _report((record, predictions.get(record["id"])) for record in gold)
+
+
+def _report(
+    scored: Iterable[tuple[Mapping[str, Any], Sequence[Mapping[str, Any]] | None]],
+) -> dict[str, dict[str, float]]:
+    """Metrics for ``ALL`` and for each source over (gold article, predicted spans or None)."""
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     missing = 0
-    for record in gold:
-        pred = predictions.get(record["id"])
+    for record, pred in scored:
         if pred is None:
             missing += 1
             pred = []
@@ -126,14 +132,13 @@ def evaluate_detector(
     """Label the gold articles with ``detector`` (anything with ``label_many``) and score it.
 
     ``sites`` (one per article) go to the detector's template counts, for the batch mode.
+    Each article is scored with its own labels, even where two gold files share an id.
     """
     texts = [r["text"] for r in gold]
     predicted = (
         detector.label_many(texts) if sites is None else detector.label_many(texts, sites=sites)
     )
-    return evaluate(
-        gold, {r["id"]: [s.to_dict() for s in spans] for r, spans in zip(gold, predicted)}
-    )
+    return _report(zip(gold, ([s.to_dict() for s in spans] for spans in predicted)))
 
 
 def compare_reports(

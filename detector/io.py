@@ -1032,6 +1032,9 @@ def _check_labeled(record: dict[str, Any], where: str) -> None:
         raise DataError(f"{where}: field 'text' is not a string (got {_describe(record['text'])})")
     if not isinstance(record["id"], (str, int)) or isinstance(record["id"], bool):
         raise DataError(f"{where}: field 'id' is not a string or integer")
+    source = record.get("source")
+    if source is not None and not isinstance(source, str):
+        raise DataError(f"{where}: field 'source' is not a string (got {_describe(source)})")
 
 
 def _offset(value: Any) -> int | None:
@@ -1056,6 +1059,8 @@ def _valid_spans(record: dict[str, Any], where: str) -> list[dict[str, Any]]:
         a, b, label = _offset(fields.get("start")), _offset(fields.get("end")), fields.get("label")
         if a is None or b is None or not isinstance(label, str) or not label:
             raise DataError(f"{where}: span {k} needs integer start, end and a label")
+        if a == b:
+            raise DataError(f"{where}: span {k} ({a}, {b}) is empty")
         if not 0 <= a < b <= n:
             raise DataError(f"{where}: span {k} ({a}, {b}) is outside the text (length {n})")
         if a < end:

@@ -472,12 +472,36 @@ def test_evaluate_json_matches_library(tmp_path: Path, articles: list, model: li
     from detector.evaluate import evaluate
 
     data = _write_jsonl(tmp_path / "gold.jsonl", articles)
-    report = json.loads(ok("evaluate", str(data), "--json", *model).stdout)
+    report = json.loads(ok("evaluate", str(data), "--json", "--no-batch", *model).stdout)
     predicted = detector_tiny.label_many([r["text"] for r in articles])
     assert report == evaluate(articles, {r["id"]: [s.to_dict() for s in spans]
                                          for r, spans in zip(articles, predicted)})
     table = ok("evaluate", str(data), *model).stdout.splitlines()
     assert table[0].split()[:2] == ["source", "docs"] and table[1].startswith("ALL")
+
+
+def test_evaluate_scores_what_label_writes(tmp_path: Path, tiny_records: list,
+                                           model: list) -> None:
+    """By default both count each file's site templates first; two files may share ids."""
+    from detector.evaluate import evaluate
+
+    sources = sorted({r["source"] for r in tiny_records})
+    first = [r for r in tiny_records if r["source"] in sources[:2]]
+    second = [r for r in tiny_records if r["source"] in sources[2:4]][: len(first)]
+    second = [{**r, "id": a["id"]} for r, a in zip(second, first)]  # the same ids
+    paths = [_write_jsonl(tmp_path / f"gold{k}.jsonl", rows)
+             for k, rows in enumerate([first, second])]
+    both = json.loads(ok("evaluate", *map(str, paths), "--json", *model).stdout)
+    for path, rows in zip(paths, [first, second]):
+        labels = tmp_path / f"{path.stem}.labels.jsonl"
+        ok("label", str(path), "-o", str(labels), *model)
+        predicted = {r["id"]: r["spans"] for r in map(json.loads, labels.open())}
+        alone = evaluate(rows, predicted)
+        assert json.loads(ok("evaluate", str(path), "--json", *model).stdout) == alone
+        for source in {r["source"] for r in rows}:
+            assert both[source] == alone[source]
+    fails(f"{paths[0]} is given twice", "evaluate", str(paths[0]), str(paths[0]), *model)
+    fails(f"--model {model[1]} is given twice", "evaluate", str(paths[0]), *model, *model)
 
 
 def test_evaluate_needs_jsonl(tmp_path: Path, model: list) -> None:
