@@ -29,7 +29,7 @@ from detector.model import (
     load_model,
 )
 from detector.strip import kept_ranges, map_back, mark_spans, strip_spans
-from detector.templates import ONE_SITE, Prepared, TemplateTable
+from detector.templates import ONE_SITE, Prepared, TemplateTable, site_of
 
 __all__ = ["DEFAULT_THRESHOLD", "DEFAULT_KEEP", "Detector", "LabeledSpan"]
 
@@ -306,9 +306,10 @@ class Detector:
             out.append(spans)
         return out
 
-    def label(self, text: str) -> list[LabeledSpan]:
-        """Every segment of ``text`` with its label and advert score."""
-        return self.label_many([text])[0]
+    def label(self, text: str, *, site: str = ONE_SITE) -> list[LabeledSpan]:
+        """Every segment of ``text`` with its label and advert score; ``site`` names its
+        site in :attr:`templates` (a table counted by site; a URL counts as its host)."""
+        return self.label_many([text], sites=[site_of(site)])[0]
 
     def strip_many(
         self,
@@ -323,9 +324,10 @@ class Detector:
             for t, spans in zip(texts, self.label_many(texts, sites=sites, prepared=prepared))
         ]
 
-    def strip(self, text: str) -> str:
-        """``text`` without its advert segments; editorial characters kept in order."""
-        return self.strip_many([text])[0]
+    def strip(self, text: str, *, site: str = ONE_SITE) -> str:
+        """``text`` without its advert segments; editorial characters kept in order.
+        ``site`` names its site in :attr:`templates` (a table counted by site)."""
+        return self.strip_many([text], sites=[site_of(site)])[0]
 
     def mark_many(
         self,
@@ -339,9 +341,10 @@ class Detector:
             for t, spans in zip(texts, self.label_many(texts, sites=sites, prepared=prepared))
         ]
 
-    def mark(self, text: str) -> str:
-        """``text`` with advert segments wrapped in visible markers, for review."""
-        return self.mark_many([text])[0]
+    def mark(self, text: str, *, site: str = ONE_SITE) -> str:
+        """``text`` with advert segments wrapped in visible markers, for review; ``site`` as
+        for :meth:`strip`."""
+        return self.mark_many([text], sites=[site_of(site)])[0]
 
     def _to_remove(self, spans: Iterable[LabeledSpan]) -> list[LabeledSpan]:
         removable = set(self.removable)

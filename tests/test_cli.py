@@ -683,6 +683,23 @@ def test_label_counts_the_batch_first(tmp_path: Path, batch_file: Path, model: l
     assert _labels(batched) != _labels(alone), "recurrence should move some scores"
 
 
+def test_one_text_names_its_site_in_a_table_counted_by_site(batch_file: Path,
+                                                            detector_tiny: Detector) -> None:
+    from detector.templates import count_templates
+
+    rows = [json.loads(line) for line in batch_file.read_text("utf-8").splitlines()]
+    texts, sites = [r["text"] for r in rows], [r["source"] for r in rows]
+    with_table = Detector(detector_tiny.model, templates=count_templates(zip(sites, texts)))
+    def shown(spans: list) -> list[dict]:  # scores rounded: one text and a batch sum apart
+        return [s.to_dict() for s in spans]
+
+    batched = [shown(spans) for spans in with_table.label_many(texts, sites=sites)]
+    assert [shown(with_table.label(t, site=s)) for t, s in zip(texts, sites)] == batched
+    assert with_table.strip(texts[0], site=sites[0]) == with_table.strip_many(texts, sites=sites)[0]
+    assert with_table.mark(texts[0], site=sites[0]) == with_table.mark_many(texts, sites=sites)[0]
+    assert [shown(with_table.label(t)) for t in texts] != batched, "the table moves scores"
+
+
 def test_saved_templates_and_workers_give_the_batch_result(tmp_path: Path, batch_file: Path,
                                                            model: list) -> None:
     table = tmp_path / "t.npz"
