@@ -119,7 +119,9 @@ class Chunk:
     def values(self, name: str) -> list[Any] | None:
         """Each row's value of field/column ``name`` (None where a row lacks it), or None
         when no row of this chunk has such a field (plain text, folders, other tables)."""
-        if self.rows is None or isinstance(self.rows, list) and not self.rows:
+        if self.rows is None or isinstance(self.rows, bytes):  # bytes: a part without rows
+            return None
+        if isinstance(self.rows, list) and not self.rows:
             return None
         if isinstance(self.rows, list):
             if not any(isinstance(r, dict) and name in r for r in self.rows):

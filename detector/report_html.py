@@ -260,7 +260,8 @@ def _summary(data: ReportData, gold: bool) -> str:
         else "Text removed: share of non-space characters."
     )
     if data.skipped:
-        note += f" {len(data.skipped)} unreadable rows were skipped."
+        skipped = len(data.skipped)
+        note += f" {plural(skipped, 'unreadable row')} {'was' if skipped == 1 else 'were'} skipped."
     return (
         '<section id="summary"><h2>Summary</h2>'
         f'<p class="note">{note}</p>'

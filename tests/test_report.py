@@ -284,6 +284,21 @@ def test_plain_texts_limit_and_no_gold_columns(tmp_path: Path, tiny_records: lis
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def test_a_folder_of_parts_with_an_empty_part(tmp_path: Path, tiny_records: list[dict],
+                                              tiny_model_path: Path) -> None:
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    rows = [{"id": str(k), "text": r["text"]} for k, r in enumerate(tiny_records[:3])]
+    (folder / "part-0.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    (folder / "part-1.jsonl").write_bytes(b"")
+    out = tmp_path / "r.html"
+    for batch in ("--batch", "--no-batch"):
+        result = invoke("report", str(folder), "-o", str(out), batch,
+                        "--model", str(tiny_model_path))
+        assert result.exit_code == 0, result.output
+        assert result.stderr == f"wrote {out}: 3 articles, 3 shown\n"
+
+
 def test_source_field_and_skipped_rows(tmp_path: Path, tiny_records: list[dict],
                                             tiny_model_path: Path) -> None:
     path = tmp_path / "a.jsonl"
@@ -297,7 +312,7 @@ def test_source_field_and_skipped_rows(tmp_path: Path, tiny_records: list[dict],
     assert result.stdout == ""
     assert result.stderr.endswith(f"\nwrote {out}: 2 articles, 2 shown\n")
     assert set(Page(out.read_text("utf-8")).cells) == {"ALL", "alpha", "beta"}
-    assert "1 unreadable rows were skipped" in out.read_text("utf-8")
+    assert "1 unreadable row was skipped" in out.read_text("utf-8")
     listed = Path(f"{out}.errors.jsonl").read_text("utf-8").splitlines()
     assert [json.loads(x)["id"] for x in listed] == ["2"]
 
