@@ -472,7 +472,7 @@ class Input:
         """A chunk of table ``rows`` (a pandas frame or an Arrow record batch) with the given
         ``columns``; ``column(name)`` gives a column's values."""
         if self.text_field not in columns:
-            others = [c for c in columns if c != self.id_field]
+            others = _by_text_length([c for c in columns if c != self.id_field], column)
             raise InputError(_missing_field(self.path, self.text_field, columns, "column", others))
         ids = [f"{self.id_prefix}{offset + i}" for i in range(len(rows))]
         if self.id_field in columns:
@@ -695,10 +695,17 @@ def _check_text(
     record: dict[str, Any], name: str, where: str, fields: list[str], id_field: str
 ) -> None:
     if name not in record:
-        texts = [k for k, v in record.items() if isinstance(v, str) and k != id_field]
+        texts = _by_text_length([k for k in record if k != id_field], lambda k: [record[k]])
         raise InputError(_missing_field(where, name, fields, "field", texts))
     if not isinstance(record[name], str):
         raise InputError(f"{where}: field '{name}' is not a string (got {_describe(record[name])})")
+
+
+def _by_text_length(names: list[str], values: Callable[[str], list[Any]]) -> list[str]:
+    """The ``names`` whose values include text, the most text first: the likeliest article
+    column leads the hint (an id, a source or a language name is short)."""
+    size = {n: sum(len(v) for v in values(n) if isinstance(v, str)) for n in names}
+    return sorted((n for n in names if size[n]), key=lambda n: -size[n])
 
 
 def _missing_field(

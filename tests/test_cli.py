@@ -555,18 +555,23 @@ def test_invalid_utf8_names_the_line(tmp_path: Path, model: list) -> None:
 
 
 def test_missing_text_column(tmp_path: Path, model: list) -> None:
+    """The hint names the column with the most text, not the first one (a source, a url)."""
+    frame = pd.DataFrame({"source": ["wire"], "body": ["A story of some length."], "n": [1]})
     csv = tmp_path / "data.csv"
-    pd.DataFrame({"body": ["Story."], "url": ["u"]}).to_csv(csv, index=False)
-    fails(f"{csv} has no column 'text' (columns: body, url); pass --text-field body",
+    frame.to_csv(csv, index=False)
+    fails(f"{csv} has no column 'text' (columns: source, body, n); pass --text-field body",
           "strip", str(csv), *model)
     pq = tmp_path / "data.parquet"
-    pd.DataFrame({"body": ["Story."], "url": ["u"]}).to_parquet(pq)
-    fails(f"{pq} has no column 'text' (columns: body, url); pass --text-field body",
+    frame.to_parquet(pq)
+    fails(f"{pq} has no column 'text' (columns: source, body, n); pass --text-field body",
           "strip", str(pq), "-o", str(tmp_path / "o.parquet"), *model)
     jsonl = tmp_path / "data.jsonl"
-    jsonl.write_text('{"body": "Story.", "url": "u"}\n', encoding="utf-8")
-    fails(f"{jsonl} line 1 has no field 'text' (fields: body, url); pass --text-field body",
-          "strip", str(jsonl), *model)
+    jsonl.write_text('{"source": "wire", "body": "A story of some length.", "n": 1}\n',
+                     encoding="utf-8")
+    fails(f"{jsonl} line 1 has no field 'text' (fields: source, body, n); pass --text-field "
+          "body", "strip", str(jsonl), *model)
+    jsonl.write_text('{"n": 1}\n', encoding="utf-8")
+    fails(f"{jsonl} line 1 has no field 'text' (fields: n)", "strip", str(jsonl), *model)
 
 
 def test_malformed_jsonl(tmp_path: Path, model: list) -> None:
