@@ -251,8 +251,9 @@ _UNPICKLING_ERRORS = (
 def _check_card(path: Path, card: dict[str, Any]) -> None:
     if card.get("format") not in READABLE_FORMATS:
         raise ModelError(
-            f"model {path} has format {card.get('format')!r}; this detector reads format "
-            f"{MODEL_FORMAT}: retrain it with this version (detector train)"
+            f"model {path} has format {card.get('format')!r}; this detector reads formats "
+            f"{', '.join(map(str, sorted(READABLE_FORMATS)))}: retrain it with this version "
+            "(detector train)"
         )
     actual = _sha256(path)
     if card.get("sha256") != actual:
