@@ -14,6 +14,7 @@ not shadow the ``dask`` package. Needs the ``dask`` extra: ``pip install 'detect
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import uuid
@@ -538,13 +539,27 @@ def _client(scheduler: str | None, workers: int) -> Any:
             )
         return Client(cluster, set_as_default=False)
     try:
+        # The handshake alone first: a Client that fails half-way through its own handshake
+        # (something other than a Dask scheduler answers, and its reply reads as a frame size
+        # of exabytes) raises MemoryError and then hangs in its finaliser trying to close.
+        asyncio.run(_handshake(scheduler))
         return Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
+    except Exception as exc:  # any way of failing to talk to a scheduler is this one error
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if isinstance(exc, MemoryError):
+            reason = "what answers there does not speak Dask's protocol"
         raise ClusterError(
             f"cannot reach the Dask scheduler at {scheduler} ({reason}); check the address, "
             "or leave out --scheduler for a local cluster"
         ) from None
+
+
+async def _handshake(address: str) -> None:
+    """Connect to ``address`` and exchange Dask's handshake, then hang up."""
+    from distributed.comm import connect
+
+    comm = await connect(address, timeout=CONNECT_TIMEOUT)
+    await comm.close()
 
 
 def run_dask(

@@ -270,6 +270,25 @@ def test_unreachable_scheduler(tables: Path, tmp_path: Path) -> None:
     assert result.stderr.count("\n") == 1
 
 
+def test_a_scheduler_address_where_something_else_answers(tables: Path, tmp_path: Path) -> None:
+    import socketserver
+    import threading
+
+    class Web(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            self.request.recv(1024)
+            self.request.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" * 4)
+
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), Web) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        address = f"tcp://127.0.0.1:{server.server_address[1]}"
+        fails(f"cannot reach the Dask scheduler at {address} (what answers there does not "
+              "speak Dask's protocol); check the address, or leave out --scheduler for a local "
+              "cluster", "strip", str(tables / "jsonl"), "-o", str(tmp_path / "o"), "--engine",
+              "dask", "--scheduler", address)
+        server.shutdown()
+
+
 def test_missing_extra(tables: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "distributed", None)
     fails(MISSING_EXTRA, "strip", str(tables / "jsonl"), "-o", str(tmp_path / "o"), "--engine",
