@@ -356,11 +356,14 @@ class Input:
         with _readable(self.path), open_binary(self.path) as fh:
             chunk = Chunk([], [], [])
             for line_no, raw in enumerate(fh, 1):
+                record = None
                 try:
                     line = _unmarked(self.decode(raw, self.path, line_no), line_no)
                     if not line.strip():
                         continue
-                    record = self._parse_jsonl(line, line_no)
+                    where = f"{self.path} line {line_no}"
+                    record = parse_json_object(line, where)
+                    _check_text(record, self.text_field, where, list(record), self.id_field)
                     text = self.page_text(
                         record[self.text_field], f"{self.path} line {line_no}", chunk=chunk
                     )
@@ -370,7 +373,10 @@ class Input:
                     chunk.skipped[len(chunk.texts)] = str(exc)
                     chunk.rows.append(RawLine(raw))
                     chunk.texts.append("")
-                    chunk.ids.append(f"{self.id_prefix}{line_no}")
+                    fallback = f"{self.id_prefix}{line_no}"
+                    # a row that parsed is listed under its own id; its line is in the error
+                    given = None if record is None else record.get(self.id_field)
+                    chunk.ids.append(id_text(given, fallback))
                 else:
                     k = len(chunk.texts)
                     if k in chunk.pending:
@@ -393,12 +399,6 @@ class Input:
                 seen = True
         if not seen:
             raise EmptyInputError(f"{self.path} is empty")
-
-    def _parse_jsonl(self, line: str, line_no: int) -> dict[str, Any]:
-        where = f"{self.path} line {line_no}"
-        record = parse_json_object(line, where)
-        _check_text(record, self.text_field, where, list(record), self.id_field)
-        return record
 
     def _read_csv(self, rows: int) -> Iterator[Chunk]:
         import pandas as pd
