@@ -666,6 +666,17 @@ def _skip(line: str, i: int) -> int:
     return _SPACE.match(line, i).end()  # type: ignore[union-attr]
 
 
+def with_text(line: str | None, record: dict[str, Any], text_field: str, text: str) -> str:
+    """The JSONL ``line`` that ``record`` was read from, with the value of its ``text_field``
+    replaced by ``text`` and every other byte kept (an other line ending becomes \n); without
+    a line, or one the scanner cannot walk, the record is written anew."""
+    span = _value_span(line, text_field)
+    if line is None or span is None:
+        return json_line({**record, text_field: text})
+    line = line.rstrip("\r\n")
+    return f"{line[: span[0]]}{json_line(text)[:-1]}{line[span[1] :]}\n"
+
+
 def json_line(record: Any) -> str:
     """``record`` as one JSONL line, non-ASCII as it is; a record holding a lone surrogate
     (read from a JSON escape such as "\\ud83d") keeps it as that escape, since UTF-8 cannot
@@ -836,12 +847,8 @@ class TableWriter:
                     self.fh.write(line if line.endswith("\n") else line + "\n")
                 elif k in chunk.skipped:
                     self.write_records([row])
-                elif (span := _value_span(chunk.lines.get(k), text_field)) is not None:
-                    line = chunk.lines[k].rstrip("\r\n")
-                    value = json_line(text)[:-1]
-                    self.fh.write(f"{line[: span[0]]}{value}{line[span[1] :]}\n")
                 else:
-                    self.write_records([{**row, text_field: text}])
+                    self.fh.write(with_text(chunk.lines.get(k), row, text_field, text))
         elif self.kind == "parquet":
             self.write_batch(_with_texts(chunk, texts, text_field))
         else:
