@@ -15,6 +15,7 @@ not shadow the ``dask`` package. Needs the ``dask`` extra: ``pip install 'detect
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import uuid
@@ -27,7 +28,7 @@ from typing import Any
 from detector.defaults import DEFAULT_KEEP, DEFAULT_MODEL, DEFAULT_THRESHOLD
 from detector.errors import ClusterError, InputError, MissingExtraError
 from detector.html import check_available
-from detector.io import CODEC_ERRORS, COMPRESSIONS, parse_json_object, table_kind
+from detector.io import CODEC_ERRORS, COMPRESSIONS, parse_json_object, table_kind, with_text
 
 __all__ = [
     "MISSING_EXTRA",
@@ -84,11 +85,17 @@ def _check_field(ddf: Any, name: str, where: str, what: str, other: str) -> None
 def _texts(part: Any, text_field: str, where: str, html: bool, number: int) -> list[str]:
     """The partition's texts (main text of HTML with ``html``); a non-text value is an error
     naming the partition and its row in it."""
+    return _checked_texts(part[text_field].tolist(), text_field, where, html, number)
+
+
+def _checked_texts(
+    values: list[Any], text_field: str, where: str, html: bool, number: int
+) -> list[str]:
     from detector.html import extract_text
     from detector.io import _describe
 
     texts = []
-    for row, value in enumerate(part[text_field].tolist()):
+    for row, value in enumerate(values):
         at = f"{where} partition {number} row {row}"
         if not isinstance(value, str):
             raise InputError(f"{at}: column '{text_field}' is not text (got {_describe(value)})")
@@ -326,8 +333,7 @@ def read_dataframe(path: str, *, storage_options: dict[str, Any] | None = None) 
             ".jsonl.bz2, .jsonl.xz) part files of one format"
         )
     kind = kinds.pop()
-    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    urls = [p if protocol in ("file", "local") else f"{protocol}://{p}" for p in paths]
+    urls = _urls(fs, paths)
     if kind == "parquet":
         return dd.read_parquet(urls, storage_options=storage_options), kind
     codec = COMPRESSIONS.get(_suffix(paths[0]))
@@ -343,6 +349,11 @@ def read_dataframe(path: str, *, storage_options: dict[str, Any] | None = None) 
         dtype=False,  # the values as JSON has them: no guessed numbers or dates
     )
     return ddf, kind
+
+
+def _urls(fs: Any, paths: list[str]) -> list[str]:
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return [p if protocol in ("file", "local") else f"{protocol}://{p}" for p in paths]
 
 
 def _part_paths(path: str, storage_options: dict[str, Any] | None) -> tuple[Any, list[str]]:
@@ -364,6 +375,115 @@ def _part_paths(path: str, storage_options: dict[str, Any] | None) -> tuple[Any,
     elif not paths or not all(fs.exists(p) for p in paths):
         raise InputError(f"{path} does not exist")
     return fs, sorted(paths, key=natural_sort_key)  # part-2 before part-10
+
+
+# -- JSONL parts as lines: strip and mark keep every byte of a line but the text's value ------
+
+
+def _jsonl_lines(path: str) -> Any:
+    """The lines of the JSONL parts at ``path`` as a Dask bag, partitioned as
+    :func:`read_dataframe` partitions them."""
+    import dask.bag as db
+
+    fs, paths = _part_paths(path, None)
+    codec = COMPRESSIONS.get(_suffix(paths[0]))
+    return db.read_text(_urls(fs, paths), blocksize=None if codec else JSONL_BLOCKSIZE,
+                        compression=codec, encoding="utf-8")
+
+
+def _line_rows(
+    lines: list[str], text_field: str, site_field: str | None, html: bool, where: str,
+    number: int,
+) -> tuple[list[str], list[dict[str, Any]], list[str], list[str]]:
+    """A partition's lines that hold a record, their records, texts and sites (as
+    :func:`detector.batch.chunk_sites` finds them, row by row)."""
+    from detector.batch import SITE_FIELDS, row_sites
+    from detector.templates import site_of
+
+    kept, records = [], []
+    for line in lines:
+        line = line.removeprefix("\ufeff")  # only a part's first line can start so
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
+            record = None
+        if not isinstance(record, dict):
+            # _unreadable_parts then finds which part and line it is
+            raise ValueError(f"{where}: a line of partition {number} is not a JSON object")
+        kept.append(line)
+        records.append(record)
+    texts = _checked_texts([r.get(text_field) for r in records], text_field, where, html, number)
+    if site_field:
+        sites = [site_of(r.get(site_field)) for r in records]
+    else:
+        sites = row_sites([[r.get(name) for r in records] for name in SITE_FIELDS], len(records))
+    return kept, records, texts, sites
+
+
+def _texts_and_sites(lines: list[str], *args: Any) -> tuple[list[str], list[str]]:
+    _, _, texts, sites = _line_rows(lines, *args)
+    return texts, sites
+
+
+def _count_lines(
+    lines: Any, text_field: str, site_field: str | None, html: bool, where: str
+) -> Any:
+    """The template counts of all JSONL rows, partition by partition in order (as _count)."""
+    from dask import delayed
+
+    from detector.templates import TemplateTable, count_templates
+
+    table = TemplateTable()
+    for number, part in enumerate(lines.to_delayed()):
+        texts, sites = delayed(_texts_and_sites)(
+            part, text_field, site_field, html, where, number
+        ).compute()
+        count_templates(zip(sites, texts), table=table)
+    return table
+
+
+def _strip_lines(
+    lines: list[str],
+    number: int,
+    detector: Any,
+    templates: Any,
+    text_field: str,
+    site_field: str | None,
+    mark: bool,
+    html: bool,
+    where: str,
+) -> list[bytes]:
+    """A partition's output: its lines with their texts stripped (or marked), as one block of
+    bytes (none for a partition without records, so that its part file is empty)."""
+    kept, records, texts, sites = _line_rows(lines, text_field, site_field, html, where, number)
+    if not kept:
+        return []
+    detector = _with_templates(detector, templates)
+    done = (detector.mark_many if mark else detector.strip_many)(texts, sites=sites)
+    out = "".join(with_text(line, r, text_field, t) for line, r, t in zip(kept, records, done))
+    return [out.encode("utf-8")]
+
+
+def _strip_jsonl(
+    lines: Any,
+    detector: Any,
+    templates: Any,
+    text_field: str,
+    site_field: str | None,
+    mark: bool,
+    html: bool,
+    where: str,
+) -> Any:
+    import dask.bag as db
+    from dask import delayed
+
+    return db.from_delayed([
+        delayed(_strip_lines)(part, number, detector, templates, text_field, site_field, mark,
+                              html, where)
+        for number, part in enumerate(lines.to_delayed())
+    ])
 
 
 def _first_bad_line(path: str) -> str | None:
@@ -464,6 +584,10 @@ def _write(
             ddf.to_parquet(out.tmp_url, write_index=False, name_function=_parquet_name,
                            write_metadata_file=False, storage_options=storage_options,
                            schema="infer" if schema is None else schema)
+        elif hasattr(ddf, "to_textfiles"):  # a bag of each partition's lines, as bytes
+            ddf.to_textfiles(f"{out.tmp_url}/*.{kind}", name_function=_part_name,
+                             compression=COMPRESSIONS.get(os.path.splitext(kind)[1]),
+                             encoding=None, storage_options=storage_options)
         else:
             codec = COMPRESSIONS.get(os.path.splitext(kind)[1])
             ddf.to_json(f"{out.tmp_url}/*.{kind}", orient="records", lines=True,
@@ -599,6 +723,15 @@ def run_dask(
     client = _client(scheduler, workers)
     try:
         with client.as_current(), _unreadable_parts(input_path):
+            if kind.startswith("jsonl") and mode != "label":
+                # Line by line, not through pandas: every byte but the text's value stays.
+                lines = _jsonl_lines(input_path)
+                if table is None and batch:
+                    counted = _count_lines(lines, text_field, site_field, html, input_path)
+                    table = client.scatter(counted, broadcast=True)
+                result = _strip_jsonl(lines, detector, table, text_field, site_field,
+                                      mode == "mark", html, input_path)
+                return _write(result, out, kind, None)
             if table is None and batch:
                 counted = _count(ddf, text_field, site_field, html, input_path)
                 table = client.scatter(counted, broadcast=True)

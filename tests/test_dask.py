@@ -106,6 +106,34 @@ def test_strip_folder_of_parts_matches_single_process(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp left
 
 
+def test_jsonl_parts_keep_every_byte_but_the_texts(tmp_path: Path, cluster: Any,
+                                                    tiny_model_path: Path) -> None:
+    """Strip on Dask writes the lines the single-process engine writes, byte for byte: numbers
+    as written (1E5, an int in a column with nulls), fields some rows lack, escapes, spacing."""
+    lines = [
+        '{"id": 1, "n": 1E5, "text": "Rain today.\\nSubscribe now!", "x": {"a": [1, 2]}}',
+        '{"text":"Caf\\u00e9 sales rose.\\nJetzt Newsletter abonnieren!","id":2,"n":null}',
+        "",
+        '\t{ "id" : 3 , "text" : "Shares fell.", "extra": 12345678901234567890 }',
+    ]
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "part-0.jsonl").write_text("\ufeff" + "\n".join(lines[:2]) + "\n", "utf-8")
+    (src / "part-1.jsonl").write_text("\n".join(lines[2:]) + "\r\n", "utf-8")
+    model = ["--model", str(tiny_model_path)]
+    whole = tmp_path / "whole.jsonl"
+    whole.write_text("\n".join(lines) + "\n", "utf-8")
+    for mode in ([], ["--mark"]):
+        single = tmp_path / "single.jsonl"
+        ok("strip", str(whole), "-o", str(single), *model, *mode, "--quiet")
+        out = tmp_path / f"dask{len(mode)}"
+        ok("strip", str(src), "-o", str(out), *model, *mode, "--engine", "dask",
+           "--scheduler", cluster.scheduler_address, "--quiet")
+        got = b"".join(p.read_bytes() for p in sorted(out.iterdir()))
+        assert got == single.read_bytes()
+        assert b"1E5" in got and b'"n":null' in got and b"12345678901234567890" in got
+
+
 def test_parquet_parts_keep_their_column_types(tmp_path: Path, cluster: Any,
                                                tiny_model_path: Path) -> None:
     import pyarrow as pa
