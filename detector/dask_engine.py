@@ -560,13 +560,23 @@ def _output_folder(path: str, storage_options: dict[str, Any] | None = None) -> 
 
 
 def write_dataframe(
-    ddf: Any, path: str, kind: str, *, storage_options: dict[str, Any] | None = None
+    ddf: Any,
+    path: str,
+    kind: str,
+    *,
+    storage_options: dict[str, Any] | None = None,
+    schema: Any = None,
 ) -> int:
     """Write ``ddf`` as a folder of part files of ``kind`` ('parquet' or 'jsonl') at ``path``:
     into a temporary folder beside it, renamed to ``path`` when every part was written (on a
     local disk the rename is atomic; on object stores it is a copy). Returns the number of
-    part files."""
-    return _write(ddf, _output_folder(path, storage_options), kind, storage_options)
+    part files.
+
+    Parquet parts get the Arrow ``schema`` when given (for instance
+    ``pyarrow.parquet.read_schema`` of an input part: list and struct columns, which Dask
+    cannot infer from pandas' Python objects, then keep their types), else Dask's inferred one.
+    """
+    return _write(ddf, _output_folder(path, storage_options), kind, storage_options, schema)
 
 
 def _write(

@@ -157,6 +157,30 @@ def test_parquet_parts_keep_their_column_types(tmp_path: Path, cluster: Any,
     assert after.drop_columns(["text"]).equals(before.drop_columns(["text"]))
 
 
+def test_python_entry_points_keep_parquet_column_types(tmp_path: Path,
+                                                       tiny_model_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from detector.dask_engine import read_dataframe, strip_dataframe, write_dataframe
+
+    src = tmp_path / "in"
+    src.mkdir()
+    pq.write_table(pa.table({
+        "text": ["Rain today. Subscribe now!"] * 2,
+        "tags": pa.array([["a"], None], pa.list_(pa.string())),
+    }), src / "part-0.parquet")
+    ddf, kind = read_dataframe(str(src))
+    clean = strip_dataframe(ddf, model=str(tiny_model_path))
+    schema = pq.read_schema(src / "part-0.parquet")
+    import dask
+
+    with dask.config.set(scheduler="sync"):
+        assert write_dataframe(clean, str(tmp_path / "out"), kind, schema=schema) == 1
+    after = pq.read_table(next((tmp_path / "out").iterdir()))
+    assert after.schema.equals(schema) and after.column("tags").to_pylist() == [["a"], None]
+
+
 def test_compressed_parts_are_written_compressed(
     tables: Path, tmp_path: Path, cluster: Any, tiny_model_path: Path
 ) -> None:
