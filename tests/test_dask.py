@@ -157,6 +157,7 @@ def test_parquet_parts_keep_their_column_types(tmp_path: Path, cluster: Any,
     assert after.drop_columns(["text"]).equals(before.drop_columns(["text"]))
 
 
+@pytest.mark.filterwarnings("ignore:The inplace keyword:DeprecationWarning")  # dask's own call
 def test_python_entry_points_keep_parquet_column_types(tmp_path: Path,
                                                        tiny_model_path: Path) -> None:
     import pyarrow as pa
