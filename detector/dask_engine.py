@@ -380,30 +380,34 @@ def _part_paths(path: str, storage_options: dict[str, Any] | None) -> tuple[Any,
 # -- JSONL parts as lines: strip and mark keep every byte of a line but the text's value ------
 
 
-def _jsonl_lines(path: str) -> Any:
+def _jsonl_lines(path: str, *, include_path: bool = False) -> Any:
     """The lines of the JSONL parts at ``path`` as a Dask bag, partitioned as
-    :func:`read_dataframe` partitions them."""
+    :func:`read_dataframe` partitions them; with ``include_path`` each a (line, part) pair."""
     import dask.bag as db
 
     fs, paths = _part_paths(path, None)
     codec = COMPRESSIONS.get(_suffix(paths[0]))
     return db.read_text(_urls(fs, paths), blocksize=None if codec else JSONL_BLOCKSIZE,
-                        compression=codec, encoding="utf-8")
+                        compression=codec, encoding="utf-8", include_path=include_path)
 
 
 def _line_rows(
     lines: list[str], text_field: str, site_field: str | None, html: bool, where: str,
     number: int,
-) -> tuple[list[str], list[dict[str, Any]], list[str], list[str]]:
-    """A partition's lines that hold a record, their records, texts and sites (as
-    :func:`detector.batch.chunk_sites` finds them, row by row)."""
+) -> tuple[list[int], list[str], list[dict[str, Any]], list[str], list[str]]:
+    """Of a partition's lines, those that hold a record: their places among the lines, the
+    lines, records, texts and sites (as :func:`detector.batch.chunk_sites` finds them, row by
+    row)."""
     from detector.batch import SITE_FIELDS, row_sites
     from detector.templates import site_of
 
-    kept, records = [], []
+    kept: list[str] = []
+    records: list[dict[str, Any]] = []
     for line in lines:
         line = line.removeprefix("\ufeff")  # only a part's first line can start so
         if not line.strip():
+            kept.append("")  # a blank line: no record, but it counts for line numbers
+            records.append({})
             continue
         try:
             record = json.loads(line)
@@ -414,16 +418,18 @@ def _line_rows(
             raise ValueError(f"{where}: a line of partition {number} is not a JSON object")
         kept.append(line)
         records.append(record)
+    at = [k for k, line in enumerate(kept) if line]
+    kept, records = [kept[k] for k in at], [records[k] for k in at]
     texts = _checked_texts([r.get(text_field) for r in records], text_field, where, html, number)
     if site_field:
         sites = [site_of(r.get(site_field)) for r in records]
     else:
         sites = row_sites([[r.get(name) for r in records] for name in SITE_FIELDS], len(records))
-    return kept, records, texts, sites
+    return at, kept, records, texts, sites
 
 
 def _texts_and_sites(lines: list[str], *args: Any) -> tuple[list[str], list[str]]:
-    _, _, texts, sites = _line_rows(lines, *args)
+    _, _, _, texts, sites = _line_rows(lines, *args)
     return texts, sites
 
 
@@ -457,7 +463,8 @@ def _strip_lines(
 ) -> list[bytes]:
     """A partition's output: its lines with their texts stripped (or marked), as one block of
     bytes (none for a partition without records, so that its part file is empty)."""
-    kept, records, texts, sites = _line_rows(lines, text_field, site_field, html, where, number)
+    _, kept, records, texts, sites = _line_rows(lines, text_field, site_field, html, where,
+                                                number)
     if not kept:
         return []
     detector = _with_templates(detector, templates)
@@ -484,6 +491,75 @@ def _strip_jsonl(
                               html, where)
         for number, part in enumerate(lines.to_delayed())
     ])
+
+
+def _label_lines(
+    pairs: list[tuple[str, str]],
+    number: int,
+    first_line: int,
+    prefix: str,
+    detector: Any,
+    templates: Any,
+    text_field: str,
+    site_field: str | None,
+    id_field: str,
+    html: bool,
+    where: str,
+) -> list[bytes]:
+    """A partition's ``label`` output, as one block of bytes: what the single-process engine
+    writes for these lines, the ``first_line``-th of their part onwards (a row without an id
+    is named by ``prefix`` and its line number, as there)."""
+    from detector.io import id_text, json_line
+
+    lines = [line for line, _ in pairs]
+    at, _, records, texts, sites = _line_rows(lines, text_field, site_field, html, where, number)
+    if not records:
+        return []
+    detector = _with_templates(detector, templates)
+    found = detector.label_many(texts, sites=sites)
+    out = "".join(
+        json_line({
+            "id": id_text(r.get(id_field), f"{prefix}{first_line + k}"),
+            **({"text": text} if html else {}),
+            "spans": [s.to_dict() for s in spans],
+        })
+        for k, r, text, spans in zip(at, records, texts, found)
+    )
+    return [out.encode("utf-8")]
+
+
+def _label_jsonl(
+    path: str,
+    detector: Any,
+    templates: Any,
+    text_field: str,
+    site_field: str | None,
+    id_field: str,
+    html: bool,
+) -> Any:
+    """``label`` over JSONL parts line by line. A first, cheap pass counts each partition's
+    lines, so that a row without an id gets its line number in its part, as in the
+    single-process engine (a big part is read in several partitions)."""
+    import dask.bag as db
+    from dask import delayed
+
+    pairs = _jsonl_lines(path, include_path=True)
+    sizes = pairs.map_partitions(_partition_size).compute()
+    fs, parts = _part_paths(path, None)
+    several = len(parts) > 1 or fs.isdir(path)
+    seen: dict[str, int] = {}
+    tasks = []
+    for number, (part, (name, count)) in enumerate(zip(pairs.to_delayed(), sizes)):
+        first = seen.get(name, 0) + 1
+        seen[name] = first - 1 + count
+        prefix = f"{os.path.basename(name)}:" if several else ""
+        tasks.append(delayed(_label_lines)(part, number, first, prefix, detector, templates,
+                                           text_field, site_field, id_field, html, path))
+    return db.from_delayed(tasks)
+
+
+def _partition_size(pairs: list[tuple[str, str]]) -> list[tuple[str, int]]:
+    return [(pairs[0][1] if pairs else "", len(pairs))]
 
 
 def _first_bad_line(path: str) -> str | None:
@@ -733,12 +809,17 @@ def run_dask(
     client = _client(scheduler, workers)
     try:
         with client.as_current(), _unreadable_parts(input_path):
-            if kind.startswith("jsonl") and mode != "label":
-                # Line by line, not through pandas: every byte but the text's value stays.
+            if kind.startswith("jsonl"):
+                # Line by line, not through pandas: every byte but the text's value stays,
+                # and ids and numbers are as written.
                 lines = _jsonl_lines(input_path)
                 if table is None and batch:
                     counted = _count_lines(lines, text_field, site_field, html, input_path)
                     table = client.scatter(counted, broadcast=True)
+                if mode == "label":
+                    result = _label_jsonl(input_path, detector, table, text_field, site_field,
+                                          id_field, html)
+                    return _write(result, out, "jsonl", None)
                 result = _strip_jsonl(lines, detector, table, text_field, site_field,
                                       mode == "mark", html, input_path)
                 return _write(result, out, kind, None)

@@ -134,6 +134,35 @@ def test_jsonl_parts_keep_every_byte_but_the_texts(tmp_path: Path, cluster: Any,
         assert b"1E5" in got and b'"n":null' in got and b"12345678901234567890" in got
 
 
+def test_label_on_jsonl_parts_writes_what_one_process_writes(
+    tmp_path: Path, cluster: Any, tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ids as written (1, not 1.0), a row without one named by its part and line, also when
+    a part is read in several partitions."""
+    from detector import dask_engine
+
+    rows = ['{"id": 1, "text": "Rain today. Subscribe now!"}', '{"id": null, "text": "Sun."}',
+            "", '{"text": "Shares fell. Read also: Ten stocks to buy."}',
+            '{"id": "x", "text": "Ok."}']
+    src = tmp_path / "in"
+    src.mkdir()
+    for k in range(2):
+        (src / f"part-{k}.jsonl").write_text("\n".join(rows) + "\n", "utf-8")
+    model = ["--model", str(tiny_model_path)]
+    single = tmp_path / "single.jsonl"
+    ok("label", str(src), "-o", str(single), *model, "--quiet")
+    monkeypatch.setattr(dask_engine, "JSONL_BLOCKSIZE", 64)  # several partitions a part
+    out = tmp_path / "dask"
+    ok("label", str(src), "-o", str(out), *model, "--engine", "dask",
+       "--scheduler", cluster.scheduler_address, "--quiet")
+    assert len(list(out.iterdir())) > 2
+    got = b"".join(p.read_bytes() for p in sorted(out.iterdir()))
+    assert got == single.read_bytes()
+    ids = [json.loads(line)["id"] for line in got.splitlines()]
+    assert ids == ["1", "part-0.jsonl:2", "part-0.jsonl:4", "x", "1", "part-1.jsonl:2",
+                   "part-1.jsonl:4", "x"]
+
+
 def test_parquet_parts_keep_their_column_types(tmp_path: Path, cluster: Any,
                                                tiny_model_path: Path) -> None:
     import pyarrow as pa
