@@ -754,7 +754,7 @@ def _client(scheduler: str | None, workers: int) -> Any:
         # of exabytes) raises MemoryError and then hangs in its finaliser trying to close.
         asyncio.run(_handshake(scheduler))
         return Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
-    except Exception as exc:  # any way of failing to talk to a scheduler is this one error
+    except (OSError, TimeoutError, ValueError, MemoryError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if isinstance(exc, MemoryError):
             reason = "what answers there does not speak Dask's protocol"
