@@ -15,7 +15,6 @@ not shadow the ``dask`` package. Needs the ``dask`` extra: ``pip install 'detect
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import uuid
@@ -28,7 +27,7 @@ from typing import Any
 from detector.defaults import DEFAULT_KEEP, DEFAULT_MODEL, DEFAULT_THRESHOLD
 from detector.errors import ClusterError, InputError, MissingExtraError
 from detector.html import check_available
-from detector.io import CODEC_ERRORS, COMPRESSIONS, parse_json_object, table_kind, with_text
+from detector.io import CODEC_ERRORS, COMPRESSIONS, parse_json_object, table_kind
 
 __all__ = [
     "MISSING_EXTRA",
@@ -377,191 +376,6 @@ def _part_paths(path: str, storage_options: dict[str, Any] | None) -> tuple[Any,
     return fs, sorted(paths, key=natural_sort_key)  # part-2 before part-10
 
 
-# -- JSONL parts as lines: strip and mark keep every byte of a line but the text's value ------
-
-
-def _jsonl_lines(path: str, *, include_path: bool = False) -> Any:
-    """The lines of the JSONL parts at ``path`` as a Dask bag, partitioned as
-    :func:`read_dataframe` partitions them; with ``include_path`` each a (line, part) pair."""
-    import dask.bag as db
-
-    fs, paths = _part_paths(path, None)
-    codec = COMPRESSIONS.get(_suffix(paths[0]))
-    return db.read_text(_urls(fs, paths), blocksize=None if codec else JSONL_BLOCKSIZE,
-                        compression=codec, encoding="utf-8", include_path=include_path)
-
-
-def _line_rows(
-    lines: list[str], text_field: str, site_field: str | None, html: bool, where: str,
-    number: int,
-) -> tuple[list[int], list[str], list[dict[str, Any]], list[str], list[str]]:
-    """Of a partition's lines, those that hold a record: their places among the lines, the
-    lines, records, texts and sites (as :func:`detector.batch.chunk_sites` finds them, row by
-    row)."""
-    from detector.batch import SITE_FIELDS, row_sites
-    from detector.templates import site_of
-
-    kept: list[str] = []
-    records: list[dict[str, Any]] = []
-    for line in lines:
-        line = line.removeprefix("\ufeff")  # only a part's first line can start so
-        if not line.strip():
-            kept.append("")  # a blank line: no record, but it counts for line numbers
-            records.append({})
-            continue
-        try:
-            record = json.loads(line)
-        except (ValueError, RecursionError):
-            record = None
-        if not isinstance(record, dict):
-            # _unreadable_parts then finds which part and line it is
-            raise ValueError(f"{where}: a line of partition {number} is not a JSON object")
-        kept.append(line)
-        records.append(record)
-    at = [k for k, line in enumerate(kept) if line]
-    kept, records = [kept[k] for k in at], [records[k] for k in at]
-    texts = _checked_texts([r.get(text_field) for r in records], text_field, where, html, number)
-    if site_field:
-        sites = [site_of(r.get(site_field)) for r in records]
-    else:
-        sites = row_sites([[r.get(name) for r in records] for name in SITE_FIELDS], len(records))
-    return at, kept, records, texts, sites
-
-
-def _texts_and_sites(lines: list[str], *args: Any) -> tuple[list[str], list[str]]:
-    _, _, _, texts, sites = _line_rows(lines, *args)
-    return texts, sites
-
-
-def _count_lines(
-    lines: Any, text_field: str, site_field: str | None, html: bool, where: str
-) -> Any:
-    """The template counts of all JSONL rows, partition by partition in order (as _count)."""
-    from dask import delayed
-
-    from detector.templates import TemplateTable, count_templates
-
-    table = TemplateTable()
-    for number, part in enumerate(lines.to_delayed()):
-        texts, sites = delayed(_texts_and_sites)(
-            part, text_field, site_field, html, where, number
-        ).compute()
-        count_templates(zip(sites, texts), table=table)
-    return table
-
-
-def _strip_lines(
-    lines: list[str],
-    number: int,
-    detector: Any,
-    templates: Any,
-    text_field: str,
-    site_field: str | None,
-    mark: bool,
-    html: bool,
-    where: str,
-) -> list[bytes]:
-    """A partition's output: its lines with their texts stripped (or marked), as one block of
-    bytes (none for a partition without records, so that its part file is empty)."""
-    _, kept, records, texts, sites = _line_rows(lines, text_field, site_field, html, where,
-                                                number)
-    if not kept:
-        return []
-    detector = _with_templates(detector, templates)
-    done = (detector.mark_many if mark else detector.strip_many)(texts, sites=sites)
-    out = "".join(with_text(line, r, text_field, t) for line, r, t in zip(kept, records, done))
-    return [out.encode("utf-8")]
-
-
-def _strip_jsonl(
-    lines: Any,
-    detector: Any,
-    templates: Any,
-    text_field: str,
-    site_field: str | None,
-    mark: bool,
-    html: bool,
-    where: str,
-) -> Any:
-    import dask.bag as db
-    from dask import delayed
-
-    return db.from_delayed([
-        delayed(_strip_lines)(part, number, detector, templates, text_field, site_field, mark,
-                              html, where)
-        for number, part in enumerate(lines.to_delayed())
-    ])
-
-
-def _label_lines(
-    pairs: list[tuple[str, str]],
-    number: int,
-    first_line: int,
-    prefix: str,
-    detector: Any,
-    templates: Any,
-    text_field: str,
-    site_field: str | None,
-    id_field: str,
-    html: bool,
-    where: str,
-) -> list[bytes]:
-    """A partition's ``label`` output, as one block of bytes: what the single-process engine
-    writes for these lines, the ``first_line``-th of their part onwards (a row without an id
-    is named by ``prefix`` and its line number, as there)."""
-    from detector.io import id_text, json_line
-
-    lines = [line for line, _ in pairs]
-    at, _, records, texts, sites = _line_rows(lines, text_field, site_field, html, where, number)
-    if not records:
-        return []
-    detector = _with_templates(detector, templates)
-    found = detector.label_many(texts, sites=sites)
-    out = "".join(
-        json_line({
-            "id": id_text(r.get(id_field), f"{prefix}{first_line + k}"),
-            **({"text": text} if html else {}),
-            "spans": [s.to_dict() for s in spans],
-        })
-        for k, r, text, spans in zip(at, records, texts, found)
-    )
-    return [out.encode("utf-8")]
-
-
-def _label_jsonl(
-    path: str,
-    detector: Any,
-    templates: Any,
-    text_field: str,
-    site_field: str | None,
-    id_field: str,
-    html: bool,
-) -> Any:
-    """``label`` over JSONL parts line by line. A first, cheap pass counts each partition's
-    lines, so that a row without an id gets its line number in its part, as in the
-    single-process engine (a big part is read in several partitions)."""
-    import dask.bag as db
-    from dask import delayed
-
-    pairs = _jsonl_lines(path, include_path=True)
-    sizes = pairs.map_partitions(_partition_size).compute()
-    fs, parts = _part_paths(path, None)
-    several = len(parts) > 1 or fs.isdir(path)
-    seen: dict[str, int] = {}
-    tasks = []
-    for number, (part, (name, count)) in enumerate(zip(pairs.to_delayed(), sizes)):
-        first = seen.get(name, 0) + 1
-        seen[name] = first - 1 + count
-        prefix = f"{os.path.basename(name)}:" if several else ""
-        tasks.append(delayed(_label_lines)(part, number, first, prefix, detector, templates,
-                                           text_field, site_field, id_field, html, path))
-    return db.from_delayed(tasks)
-
-
-def _partition_size(pairs: list[tuple[str, str]]) -> list[tuple[str, int]]:
-    return [(pairs[0][1] if pairs else "", len(pairs))]
-
-
 def _first_bad_line(path: str) -> str | None:
     """Where the first line of the JSONL parts at ``path`` that is not a JSON object is, as a
     one-line message (Dask's parse error names neither the part nor the line)."""
@@ -812,16 +626,18 @@ def run_dask(
             if kind.startswith("jsonl"):
                 # Line by line, not through pandas: every byte but the text's value stays,
                 # and ids and numbers are as written.
-                lines = _jsonl_lines(input_path)
+                from detector.dask_jsonl import count_lines, jsonl_lines, label_jsonl, strip_jsonl
+
+                lines = jsonl_lines(input_path)
                 if table is None and batch:
-                    counted = _count_lines(lines, text_field, site_field, html, input_path)
+                    counted = count_lines(lines, text_field, site_field, html, input_path)
                     table = client.scatter(counted, broadcast=True)
                 if mode == "label":
-                    result = _label_jsonl(input_path, detector, table, text_field, site_field,
-                                          id_field, html)
+                    result = label_jsonl(input_path, detector, table, text_field, site_field,
+                                         id_field, html)
                     return _write(result, out, "jsonl", None)
-                result = _strip_jsonl(lines, detector, table, text_field, site_field,
-                                      mode == "mark", html, input_path)
+                result = strip_jsonl(lines, detector, table, text_field, site_field,
+                                     mode == "mark", html, input_path)
                 return _write(result, out, kind, None)
             if table is None and batch:
                 counted = _count(ddf, text_field, site_field, html, input_path)
