@@ -130,6 +130,8 @@ def strip_jsonl(
     html: bool,
     where: str,
 ) -> Any:
+    """``strip`` (or with ``mark``, ``--mark``) over the bag of ``lines``: a bag of each
+    partition's output lines, as bytes, for :func:`~detector.dask_engine._write`."""
     import dask.bag as db
     from dask import delayed
 
