@@ -222,7 +222,8 @@ def run(
     chunks = source.chunks(chunk_rows)
     with output.writer() as writer:
         results = _results(
-            detector, chunks, mode, jobs, site_field, source.path, spool, source.on_error
+            detector, chunks, mode, jobs, site_field, source.path, spool, source.on_error,
+            source.site,
         )
         for chunk, done in results:
             _write(chunk, done, mode, writer, source.text_field, stats)
@@ -253,7 +254,7 @@ def count_input(
     source.defer_pages = True  # HTML pages are extracted where the chunk is counted
 
     def work(chunk: Chunk) -> tuple[Any, ...]:
-        sites = chunk_sites(chunk, site_field, source.path)
+        sites = chunk_sites(chunk, site_field, source.path, site=source.site)
         good = chunk.good
         texts, sites = [chunk.texts[k] for k in good], [sites[k] for k in good]
         return texts, sites, _pending_pages(chunk, good)
@@ -423,12 +424,17 @@ def _do_task(*args: Any) -> Any:
     return _task(*args)
 
 
-def chunk_sites(chunk: Chunk, site_field: str | None, path: str = "input") -> list[str]:
-    """Each article's site: its ``site_field`` value (a URL counts as its host); without
-    ``site_field``, the host of its ``url`` field, else its ``source`` field, else the one site
-    of the whole input. Decided row by row, so how an input is cut into chunks never matters."""
+def chunk_sites(
+    chunk: Chunk, site_field: str | None, path: str = "input", *, site: str | None = None
+) -> list[str]:
+    """Each article's site: ``site`` when given (the user's, for every article); else its
+    ``site_field`` value (a URL counts as its host); without ``site_field``, the host of its
+    ``url`` field, else its ``source`` field, else the one site of the whole input. Decided row
+    by row, so how an input is cut into chunks never matters."""
     if not chunk.texts:  # an empty part of a folder of tables
         return []
+    if site is not None:
+        return [site_of(site)] * len(chunk.texts)
     if site_field is not None:
         values = chunk.values(site_field)
         if values is None:
@@ -461,12 +467,13 @@ def _results(
     path: str = "input",
     spool: Spool | None = None,
     on_error: str = "fail",
+    site: str | None = None,
 ) -> Iterator[tuple[Chunk, list[Any]]]:
     """Each chunk with the results for its good rows, in input order (its HTML pages
     extracted where it was processed, and those without a main text skipped)."""
 
     def work(index: int, chunk: Chunk) -> tuple[Any, ...]:
-        sites = chunk_sites(chunk, site_field, path)
+        sites = chunk_sites(chunk, site_field, path, site=site)
         entry = spool.entry(index) if spool is not None else None
         good = chunk.good
         texts, sites = [chunk.texts[k] for k in good], [sites[k] for k in good]

@@ -130,6 +130,12 @@ def template_options(*, evaluating: bool = False, reporting: bool = False) -> Ca
     """--templates FILE, --batch/--no-batch and --site-field (see detector.templates)."""
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        if not evaluating and not reporting:
+            command = click.option(
+                "--site",
+                help="The site of every article (a URL counts as its host), for a --templates "
+                "table counted by site; plain text and stdin have no field to say it.",
+            )(command)
         command = click.option(
             "--site-field",
             help="Field/column naming each article's site (a URL counts as its host); default: "
@@ -258,13 +264,17 @@ def _run(
     templates_path: str | None,
     batch: bool,
     site_field: str | None,
+    site: str | None,
     html: bool,
     engine: str,
     scheduler: str | None,
     drop: tuple[str, ...] = (),
 ) -> None:
+    if site is not None and site_field is not None:
+        raise DetectorError("--site and --site-field exclude each other: give one")
     if engine == "dask":
         unsupported = {
+            "--site": site is not None,
             "--on-error skip": on_error != "fail",
             "--errors replace": decode_errors != "strict",
             "--encoding": encoding.lower().replace("_", "-") not in ("utf-8", "utf8"),
@@ -307,6 +317,7 @@ def _run(
         errors=decode_errors,
         encoding=encoding,
         html=html,
+        site=site,
     )
     if mode == "label":
         sink = Output.named(output, "jsonl", "label writes JSONL")
@@ -350,18 +361,27 @@ def _batch_templates(
     travels to them as a path (each loads it once) instead of with every chunk.
     """
     from detector.batch import Spool, count_input, spool_fits
-    from detector.templates import MIN_BATCH, ONE_SITE, TemplateTable, load_templates
+    from detector.templates import MIN_BATCH, ONE_SITE, TemplateTable, load_templates, site_of
 
     if templates_path is not None:
         table = load_templates(templates_path)
         sources = source if isinstance(source, list) else [source]
+        given = {site_of(s.site) for s in sources if getattr(s, "site", None) is not None}
+        missing = sorted(given - set(table.sites))
+        if missing:
+            logging.getLogger(__name__).warning(
+                "%s has no counts for site %s (it has %s), so they do not apply here",
+                templates_path,
+                missing[0],
+                ", ".join(sorted(table.sites)[:5]) + (", ..." if len(table.sites) > 5 else ""),
+            )
         siteless = all(s.kind in ("stdin", "text", "html", "folder") for s in sources)
-        if siteless and ONE_SITE not in table.sites:
+        if siteless and not given and ONE_SITE not in table.sites:
             # Text has no field to name its site, so it is the one site ONE_SITE.
             logging.getLogger(__name__).warning(
                 "%s was counted by site (%s) and this input has no site field, so its counts "
-                "do not apply here; count a corpus without a url or source field to use them "
-                "on plain text",
+                "do not apply here; name the site with --site, or count a corpus without a url "
+                "or source field to use them on plain text",
                 templates_path,
                 ", ".join(sorted(table.sites)[:5]) + (", ..." if len(table.sites) > 5 else ""),
             )

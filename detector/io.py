@@ -211,6 +211,8 @@ class Input:
     encoding: str = "utf-8"
     #: The text is HTML (the text field of a table, stdin, every file): extract its main text.
     html: bool = False
+    #: The site of every article (``--site``), when the input cannot say it itself.
+    site: str | None = None
     #: Put before an id made from a line or row number (a part's name, in a folder of tables,
     #: so that the ids of rows without one differ between parts).
     id_prefix: str = ""

@@ -216,3 +216,6 @@ def test_each_row_finds_its_own_site_however_the_input_is_chunked() -> None:
     assert sites(rows) == expected
     # One row to a chunk: a chunk without a 'url' field names the same sites as one with it.
     assert [s for r in rows for s in sites([r])] == expected
+    given = chunk_sites(Chunk([r["text"] for r in rows], list("abcd"), rows), None,
+                        site="https://www.example.org/x")  # --site: every article's
+    assert given == ["example.org"] * 4

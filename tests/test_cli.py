@@ -744,7 +744,29 @@ def test_a_table_counted_by_site_warns_on_plain_text(
     assert "counted by site" not in caplog.text
     ok("label", "-", "--templates", str(by_site), *model, input=text)
     assert f"{by_site} was counted by site (" in caplog.text
-    assert "its counts do not apply here" in caplog.text
+    assert "its counts do not apply here; name the site with --site" in caplog.text
+
+
+def test_site_names_the_site_of_plain_text(tmp_path: Path, batch_file: Path, model: list,
+                                           detector_tiny: Detector,
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    from detector.templates import load_templates
+
+    by_site = tmp_path / "by_site.npz"
+    ok("templates", str(batch_file), "-o", str(by_site), *model)
+    row = json.loads(batch_file.read_text("utf-8").splitlines()[0])
+    with_table = Detector(detector_tiny.model, templates=load_templates(str(by_site)))
+    want = [s.to_dict() for s in with_table.label(row["text"], site=row["source"])]
+    got = ok("label", "-", "--templates", str(by_site), "--site", row["source"], *model,
+             input=row["text"]).stdout
+    assert json.loads(got)["spans"] == want
+    assert "counted by site" not in caplog.text
+    assert want != [s.to_dict() for s in with_table.label(row["text"])], "the site matters"
+    ok("label", "-", "--templates", str(by_site), "--site", "elsewhere.example", *model,
+       input=row["text"])
+    assert f"{by_site} has no counts for site elsewhere.example (it has " in caplog.text
+    fails("--site and --site-field exclude each other: give one",
+          "label", str(batch_file), "--site", "a", "--site-field", "source", *model)
 
 
 def test_templates_command_shows_each_sites_recurring_shapes(batch_file: Path,
