@@ -15,8 +15,10 @@ import functools
 import gc
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +62,8 @@ MODES = ("strip", "mark", "label")
 #: Whether worker processes are forked (on Linux), else started by joblib's loky. Forking is
 #: not safe on macOS, where system libraries may crash in a forked child.
 FORK_WORKERS = sys.platform.startswith("linux")
+#: prctl's option that sends a signal to a process when its parent ends (linux/prctl.h).
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -398,9 +402,19 @@ def _workers(jobs: int, func: Callable[..., Any]) -> Iterator[Any]:
 
         gc.freeze()  # a collection in a worker would write to every inherited object's page
         context = multiprocessing.get_context("fork")
-        pool = ProcessPoolExecutor(jobs, context, initializer=_set_task, initargs=(func,))
+        pool = ProcessPoolExecutor(
+            jobs, context, initializer=_start_worker, initargs=(func, os.getpid())
+        )
         try:
             yield pool
+        except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM) or failed: the workers finish the chunk they are
+            # on (a worker killed while it sends its result would leave the pool's manager
+            # waiting for the rest of the message for ever), and a second Ctrl-C must not
+            # break off this wait (the interpreter would then wait for the pool at exit).
+            with _sigint_ignored():
+                pool.shutdown(cancel_futures=True)
+            raise
         finally:
             pool.shutdown(cancel_futures=True)
             gc.unfreeze()
@@ -417,6 +431,39 @@ _task: Callable[..., Any] | None = None
 def _set_task(func: Callable[..., Any]) -> None:
     global _task
     _task = func
+
+
+def _start_worker(func: Callable[..., Any], parent: int) -> None:
+    """A forked worker's start: its task, and its end when the parent process ends (even by
+    SIGKILL: a worker left behind would run on and hold its memory). Workers ignore Ctrl-C
+    and SIGTERM: their parent handles both."""
+    _set_task(func)
+    # The parent handles Ctrl-C and SIGTERM (a terminal sends Ctrl-C to the whole process
+    # group) and shuts the pool down; a worker stopped half-way through sending a result
+    # would leave the pool waiting for the rest of it for ever.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux's C library: the parent's shutdown has to do
+        pass
+    if os.getppid() != parent:  # the parent ended before prctl took effect
+        os._exit(1)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        # None: a handler not set from Python, which cannot be set back; the default then
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
 
 
 def _do_task(*args: Any) -> Any:

@@ -7,6 +7,7 @@ import functools
 import json
 import logging
 import os
+import signal
 import string
 import sys
 import tempfile
@@ -42,6 +43,10 @@ def _fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
         except BrokenPipeError:
             sys.stderr.close()  # e.g. `detector strip big.jsonl | head`
             sys.exit(1)
+        except OSError as exc:  # the system refused: no space left, permission denied, ...
+            reason = exc.strerror or str(exc)
+            message = reason if exc.filename is None else f"{exc.filename}: {reason}"
+            raise click.ClickException(message) from None
 
     return wrapper
 
@@ -126,11 +131,14 @@ def table_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def template_options(*, evaluating: bool = False, reporting: bool = False) -> Callable[..., Any]:
-    """--templates FILE, --batch/--no-batch and --site-field (see detector.templates)."""
+def template_options(
+    *, evaluating: bool = False, reporting: bool = False, site: bool = False
+) -> Callable[..., Any]:
+    """--templates FILE, --batch/--no-batch, --site-field, and with ``site`` --site (see
+    detector.templates)."""
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
-        if not evaluating and not reporting:
+        if site:
             command = click.option(
                 "--site",
                 help="The site of every article (a URL counts as its host), for a --templates "
@@ -307,6 +315,8 @@ def _run(
     from detector.batch import run
     from detector.io import Input, Output
 
+    if output is not None and input_path != "-" and _same(output, input_path):
+        raise DetectorError(f"-o {output} is the input; give the output another path")
     _check_error_report(error_report, [input_path], output)
 
     source = Input(
@@ -391,7 +401,9 @@ def _batch_templates(
     # A text or HTML file is one article: fewer than MIN_BATCH of them never make a batch,
     # so reading them twice would change nothing.
     single = all(s.kind in ("text", "html") for s in sources) and len(sources) < MIN_BATCH
-    if not batch or single or any(s.kind == "stdin" for s in sources):
+    # stdin and named pipes can be read only once: no counting pass (as with --no-batch)
+    once = any(s.kind == "stdin" or _read_once(s.path) for s in sources)
+    if not batch or single or once:
         yield None, None
         return
     with contextlib.ExitStack() as stack:
@@ -428,15 +440,22 @@ def _batch_templates(
         yield table, spool
 
 
+def _read_once(path: str) -> bool:
+    """Whether ``path`` is a pipe or a device: there for reading once, not twice."""
+    return os.path.exists(path) and not (os.path.isfile(path) or os.path.isdir(path))
+
+
 def _input_bytes(path: str) -> int:
-    """The size of an input file, or of all files under an input folder (0 for stdin)."""
+    """The size of an input file, or of all files under an input folder (0 for stdin; a
+    broken link in a folder counts 0, as reading skips it)."""
     if os.path.isfile(path):
         return os.path.getsize(path)
     if os.path.isdir(path):
         return sum(
-            os.path.getsize(os.path.join(folder, name))
+            os.path.getsize(file)
             for folder, _, names in os.walk(path)
-            for name in names
+            for file in (os.path.join(folder, name) for name in names)
+            if os.path.isfile(file)
         )
     return 0
 
@@ -498,11 +517,15 @@ def _check_error_report(path: str | None, inputs: list[str], output: str | None)
         return
     from detector.io import check_writable
 
-    target = os.path.abspath(path)
     for what, other in [("input", p) for p in inputs] + [("output", output)]:
-        if other is not None and other != "-" and os.path.abspath(other) == target:
+        if other is not None and other != "-" and _same(other, path):
             raise DetectorError(f"--error-report {path} is the {what}; give it another path")
     check_writable(path)
+
+
+def _same(path: str, other: str) -> bool:
+    """Whether two paths name one file (through links too)."""
+    return os.path.realpath(path) == os.path.realpath(other)
 
 
 def _report_skipped(skipped: list[tuple[str, str]], path: str | None) -> None:
@@ -529,7 +552,7 @@ def _report_skipped(skipped: list[tuple[str, str]], path: str | None) -> None:
 @model_options()
 @table_options
 @html_option
-@template_options()
+@template_options(site=True)
 @jobs_option
 @engine_options
 @quiet_option
@@ -548,7 +571,7 @@ def strip(input_path: str, output: str | None, mark: bool, **options: Any) -> No
 @model_options()
 @table_options
 @html_option
-@template_options()
+@template_options(site=True)
 @jobs_option
 @engine_options
 @quiet_option
@@ -596,11 +619,11 @@ def train(
     Example: detector train mine.jsonl --weight mine.jsonl=3 --base -o models/mine.joblib
     """
     from detector.evaluate import format_report
-    from detector.io import check_output_file
+    from detector.io import check_creatable
     from detector.model import save_model
     from detector.training import parse_weight, train_files
 
-    check_output_file(output)
+    check_creatable(output)  # save_model makes missing folders
     if not quiet:
         logging.getLogger("detector").setLevel(logging.INFO)
     weighted = dict(parse_weight(spec) for spec in weights)
@@ -724,12 +747,12 @@ def templates(
     Example: detector templates scrape.jsonl --site-field site -o scrape.templates.npz
     """
     from detector.batch import count_input, top_templates
-    from detector.io import Input, check_output_file
+    from detector.io import Input, check_writable
 
     if output == "-":
         raise DetectorError("-o - : the counts are a binary .npz file; give it a file name")
     if output:
-        check_output_file(output)
+        check_writable(output)
     source = Input(
         corpus,
         text_field,
@@ -1013,4 +1036,11 @@ def import_(answers: str, output: str, no_model_spans: bool, **options: Any) -> 
 
 
 def main() -> None:
+    # SIGTERM (kill, timeout, a scheduler ending a job) unwinds like Ctrl-C does: temporary
+    # files are removed and worker processes stopped; the exit status stays 128 + 15.
+    signal.signal(signal.SIGTERM, _terminated)
     cli(prog_name="detector")
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)

@@ -200,10 +200,11 @@ def big_jsonl(tmp_path_factory: pytest.TempPathFactory, train_records: list) -> 
 
 
 def _start_and_wait_for_temp(
-    workdir: Path, big: Path, model: Path, out: Path
+    workdir: Path, big: Path, model: Path, out: Path, *options: str
 ) -> subprocess.Popen[bytes]:
     """Start `detector strip`; return once its temporary output exists (skip if it finished)."""
-    cmd = [*_command(), "strip", str(big), "-o", str(out), "--model", str(model), "--quiet"]
+    cmd = [*_command(), "strip", str(big), "-o", str(out), "--model", str(model), "--quiet",
+           *options]
     log = open(workdir / "stderr.log", "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
         cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=log, preexec_fn=_default_sigint
@@ -258,6 +259,63 @@ def test_sigint_mid_run_keeps_old_output_and_cleans_up(
     assert out.read_text(encoding="utf-8") == old
     assert _temps(out) == [], stderr
     assert "Traceback" not in stderr, stderr
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a zombie waiting for its new parent counts)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] == "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_sigterm_mid_run_cleans_up_like_sigint(
+    tmp_path: Path, big_jsonl: Path, tiny_model_path: Path, jobs: str
+) -> None:
+    """kill, timeout and job schedulers send SIGTERM: no temporary file, no worker left."""
+    out = tmp_path / "out.jsonl"
+    proc = _start_and_wait_for_temp(tmp_path, big_jsonl, tiny_model_path, out, "--jobs", jobs)
+    time.sleep(0.5)
+    workers = _children(proc.pid)
+    if proc.poll() is not None or (jobs == "2" and not workers):
+        pytest.skip("the run finished before it could be stopped")
+    proc.terminate()
+    code = proc.wait(timeout=60)
+    stderr = (tmp_path / "stderr.log").read_text(encoding="utf-8", errors="replace")
+    assert code == 128 + signal.SIGTERM, stderr
+    assert not out.exists() and _temps(out) == [], stderr
+    assert "Traceback" not in stderr, stderr
+    deadline = time.monotonic() + 10
+    while not all(map(_gone, workers)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(map(_gone, workers)), workers
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_workers_end_with_their_parent(
+    tmp_path: Path, big_jsonl: Path, tiny_model_path: Path
+) -> None:
+    out = tmp_path / "out.jsonl"
+    proc = _start_and_wait_for_temp(tmp_path, big_jsonl, tiny_model_path, out, "--jobs", "2")
+    deadline = time.monotonic() + 10
+    while not (workers := _children(proc.pid)) and time.monotonic() < deadline:
+        time.sleep(0.02)  # the labeling pass starts its pool just after opening its output
+    if proc.poll() is not None or not workers:
+        pytest.skip("the run finished before it could be killed")
+    proc.kill()
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while not all(map(_gone, workers)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(map(_gone, workers)), f"workers {workers} outlived their killed parent"
+    for leftover in _temps(out):
+        leftover.unlink()
 
 
 # -- 3. huge and hostile input -----------------------------------------------------------------
