@@ -20,6 +20,7 @@ import json
 import lzma
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -807,6 +808,8 @@ class Output:
             parts.finish()
             return
         if self.path is None:
+            if sys.stdout is None:  # started with stdout closed (`detector strip x >&-`)
+                raise InputError("cannot write to stdout: it is closed; pass -o FILE")
             yield TableWriter(sys.stdout, self.kind, None)
             sys.stdout.flush()
             return
@@ -977,18 +980,55 @@ def check_output_file(path: str | os.PathLike[str]) -> Path:
 
 def check_writable(path: str | os.PathLike[str]) -> Path:
     """:func:`check_output_file`, and an error if the folder it would be written in does not
-    exist."""
+    exist or cannot be written in (checked before long work)."""
     target = check_output_file(path)
+    if _special(target):
+        return target  # written as it is (see atomic_write)
     directory = target.parent if str(target.parent) else Path(".")
+    if directory.exists() and not directory.is_dir():
+        raise InputError(f"cannot write {target}: {directory} is a file, not a folder")
     if not directory.is_dir():
         raise InputError(f"cannot write {target}: folder {directory} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write {target}: folder {directory} is not writable")
     return target
+
+
+def check_creatable(path: str | os.PathLike[str]) -> Path:
+    """:func:`check_output_file` for a file whose missing folders are made: the nearest
+    folder that exists must be one and be writable."""
+    target = check_output_file(path)
+    ancestor = target.parent if str(target.parent) else Path(".")
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InputError(f"cannot write {target}: {ancestor} is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write {target}: folder {ancestor} is not writable")
+    return target
+
+
+def _special(target: Path) -> bool:
+    """Whether ``target`` exists and is no regular file: a device (/dev/null), a pipe."""
+    try:
+        return not stat.S_ISREG(target.stat().st_mode)
+    except OSError:  # missing, or a dangling link: a new file
+        return False
 
 
 @contextmanager
 def atomic_write(path: str | os.PathLike[str]) -> Iterator[str]:
-    """Yield a temporary path beside ``path``; rename it to ``path`` only on success."""
+    """Yield a temporary path beside ``path``; rename it to ``path`` only on success.
+
+    A symbolic link stays a link: the file it points to is the one replaced. A device or a
+    pipe (``-o /dev/null``) cannot be replaced by renaming: it is written directly.
+    """
     target = check_writable(path)
+    if _special(target):
+        yield str(target)
+        return
+    if target.is_symlink():
+        target = target.resolve()
     tmp = make_temp(target)
     try:
         yield tmp

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -529,6 +530,71 @@ def test_output_that_is_a_folder(tmp_path: Path, model: list, command: str) -> N
     fails(f"cannot write {folder}: it is a folder; give a file name",
           command, str(path), "-o", str(folder), *options)
     assert list(folder.iterdir()) == []
+
+
+def test_output_paths_that_are_not_new_files(tmp_path: Path, model: list,
+                                             articles: list, expected: list) -> None:
+    """The input itself, a file as folder, a link, a pipe, a full device."""
+    import threading
+
+    src = _write_jsonl(tmp_path / "in.jsonl", articles)
+    before = src.read_bytes()
+    for command in ("strip", "label"):
+        fails(f"-o {src} is the input; give the output another path",
+              command, str(src), "-o", str(src), *model)
+    assert src.read_bytes() == before
+    fails(f"cannot write {src}/out.jsonl: {src} is a file, not a folder",
+          "strip", str(src), "-o", str(src / "out.jsonl"), *model)
+    # a link stays a link; the file it points to gets the output
+    target, link = tmp_path / "target.jsonl", tmp_path / "link.jsonl"
+    target.write_text("old\n", "utf-8")
+    link.symlink_to(target.name)
+    ok("strip", str(src), "-o", str(link), *model)
+    assert link.is_symlink()
+    assert [json.loads(x)["text"] for x in target.read_text("utf-8").splitlines()] == expected
+    # a pipe is written, not replaced by a file
+    pipe = tmp_path / "pipe.jsonl"
+    os.mkfifo(pipe)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read_bytes()))
+    reader.start()
+    ok("strip", str(src), "-o", str(pipe), *model)
+    reader.join(30)
+    assert pipe.is_fifo() and got and got[0] == target.read_bytes()
+    if Path("/dev/full").exists():
+        fails("No space left on device", "strip", str(src), "-o", "/dev/full", *model)
+    # train makes missing folders, but the nearest one that exists must be a folder
+    fails(f"cannot write {src}/m/x.joblib: {src} is a file, not a folder",
+          "train", str(src), "-o", str(src / "m" / "x.joblib"))
+
+
+def test_broken_links_in_a_folder_are_not_articles(tmp_path: Path, model: list) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Rain is expected on Tuesday.\n", "utf-8")
+    (folder / "gone.txt").symlink_to("nothing-here.txt")
+    (folder / "loop1.txt").symlink_to("loop2.txt")
+    (folder / "loop2.txt").symlink_to("loop1.txt")
+    for mode in ("--batch", "--no-batch"):
+        out = tmp_path / f"out{mode}"
+        ok("strip", str(folder), "-o", str(out), mode, *model)
+        assert [p.name for p in out.iterdir()] == ["a.txt"]
+
+
+def test_a_pipe_as_input_is_read_once(tmp_path: Path, model: list, articles: list,
+                                      expected: list) -> None:
+    """No counting pass: a second reading would wait for a writer for ever."""
+    import threading
+
+    pipe = tmp_path / "in.jsonl"
+    os.mkfifo(pipe)
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in articles)
+    writer = threading.Thread(target=pipe.write_text, args=(data, "utf-8"))
+    writer.start()
+    out = tmp_path / "out.jsonl"
+    ok("strip", str(pipe), "-o", str(out), *model)
+    writer.join(30)
+    assert [json.loads(x)["text"] for x in out.read_text("utf-8").splitlines()] == expected
 
 
 def test_empty_inputs(tmp_path: Path, model: list) -> None:
