@@ -973,8 +973,8 @@ def make_temp(target: Path) -> str:
 def check_output_file(path: str | os.PathLike[str]) -> Path:
     """``path`` as a Path, or an error if it names a folder (checked before long work too)."""
     target = Path(path)
-    if target.is_dir():
-        raise InputError(f"cannot write {target}: it is a folder; give a file name")
+    if target.is_dir() or str(path).endswith(("/", os.sep)):  # Path drops a trailing slash
+        raise InputError(f"cannot write {path}: it is a folder; give a file name")
     return target
 
 

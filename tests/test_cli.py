@@ -545,6 +545,9 @@ def test_output_paths_that_are_not_new_files(tmp_path: Path, model: list,
     assert src.read_bytes() == before
     fails(f"cannot write {src}/out.jsonl: {src} is a file, not a folder",
           "strip", str(src), "-o", str(src / "out.jsonl"), *model)
+    fails(f"cannot write {tmp_path}/new/: it is a folder; give a file name",  # it wrote 'new'
+          "strip", str(src), "-o", f"{tmp_path}/new/", *model)
+    assert not (tmp_path / "new").exists()
     # a link stays a link; the file it points to gets the output
     target, link = tmp_path / "target.jsonl", tmp_path / "link.jsonl"
     target.write_text("old\n", "utf-8")
