@@ -407,16 +407,13 @@ def _workers(jobs: int, func: Callable[..., Any]) -> Iterator[Any]:
         )
         try:
             yield pool
-        except BaseException:
-            # Interrupted (Ctrl-C, SIGTERM) or failed: the workers finish the chunk they are
-            # on (a worker killed while it sends its result would leave the pool's manager
-            # waiting for the rest of the message for ever), and a second Ctrl-C must not
-            # break off this wait (the interpreter would then wait for the pool at exit).
+        finally:
+            # Also when interrupted (Ctrl-C, SIGTERM): the workers finish the chunk they are on
+            # (a worker killed while it sends its result would leave the pool's manager waiting
+            # for the rest of the message for ever), and a second Ctrl-C must not break off this
+            # wait (the interpreter would then wait for the pool at exit).
             with _sigint_ignored():
                 pool.shutdown(cancel_futures=True)
-            raise
-        finally:
-            pool.shutdown(cancel_futures=True)
             gc.unfreeze()
     else:
         from joblib.externals.loky import get_reusable_executor
@@ -435,8 +432,7 @@ def _set_task(func: Callable[..., Any]) -> None:
 
 def _start_worker(func: Callable[..., Any], parent: int) -> None:
     """A forked worker's start: its task, and its end when the parent process ends (even by
-    SIGKILL: a worker left behind would run on and hold its memory). Workers ignore Ctrl-C
-    and SIGTERM: their parent handles both."""
+    SIGKILL: a worker left behind would run on and hold its memory)."""
     _set_task(func)
     # The parent handles Ctrl-C and SIGTERM (a terminal sends Ctrl-C to the whole process
     # group) and shuts the pool down; a worker stopped half-way through sending a result

@@ -371,19 +371,21 @@ def _batch_templates(
     travels to them as a path (each loads it once) instead of with every chunk.
     """
     from detector.batch import Spool, count_input, spool_fits
+    from detector.io import is_special
     from detector.templates import MIN_BATCH, ONE_SITE, TemplateTable, load_templates, site_of
 
     if templates_path is not None:
         table = load_templates(templates_path)
         sources = source if isinstance(source, list) else [source]
-        given = {site_of(s.site) for s in sources if getattr(s, "site", None) is not None}
+        listed = ", ".join(sorted(table.sites)[:5]) + (", ..." if len(table.sites) > 5 else "")
+        given = {site_of(s.site) for s in sources if s.site is not None}
         missing = sorted(given - set(table.sites))
         if missing:
             logging.getLogger(__name__).warning(
                 "%s has no counts for site %s (it has %s), so they do not apply here",
                 templates_path,
                 missing[0],
-                ", ".join(sorted(table.sites)[:5]) + (", ..." if len(table.sites) > 5 else ""),
+                listed,
             )
         siteless = all(s.kind in ("stdin", "text", "html", "folder") for s in sources)
         if siteless and not given and ONE_SITE not in table.sites:
@@ -393,7 +395,7 @@ def _batch_templates(
                 "do not apply here; name the site with --site, or count a corpus without a url "
                 "or source field to use them on plain text",
                 templates_path,
-                ", ".join(sorted(table.sites)[:5]) + (", ..." if len(table.sites) > 5 else ""),
+                listed,
             )
         yield table, None
         return
@@ -402,7 +404,7 @@ def _batch_templates(
     # so reading them twice would change nothing.
     single = all(s.kind in ("text", "html") for s in sources) and len(sources) < MIN_BATCH
     # stdin and named pipes can be read only once: no counting pass (as with --no-batch)
-    once = any(s.kind == "stdin" or _read_once(s.path) for s in sources)
+    once = any(s.kind == "stdin" or is_special(s.path) for s in sources)
     if not batch or single or once:
         yield None, None
         return
@@ -438,11 +440,6 @@ def _batch_templates(
             )
             table.save(os.path.join(folder, "templates.npz"))
         yield table, spool
-
-
-def _read_once(path: str) -> bool:
-    """Whether ``path`` is a pipe or a device: there for reading once, not twice."""
-    return os.path.exists(path) and not (os.path.isfile(path) or os.path.isdir(path))
 
 
 def _input_bytes(path: str) -> int:

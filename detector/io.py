@@ -50,6 +50,7 @@ __all__ = [
     "atomic_write",
     "check_output_file",
     "check_writable",
+    "is_special",
     "input_kind",
     "labeled_spans",
     "read_labeled",
@@ -367,9 +368,7 @@ class Input:
                     where = f"{self.path} line {line_no}"
                     record = parse_json_object(line, where)
                     _check_text(record, self.text_field, where, list(record), self.id_field)
-                    text = self.page_text(
-                        record[self.text_field], f"{self.path} line {line_no}", chunk=chunk
-                    )
+                    text = self.page_text(record[self.text_field], where, chunk=chunk)
                 except InputError as exc:
                     if self.on_error == "fail":
                         raise
@@ -982,15 +981,12 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
     """:func:`check_output_file`, and an error if the folder it would be written in does not
     exist or cannot be written in (checked before long work)."""
     target = check_output_file(path)
-    if _special(target):
+    if is_special(target):
         return target  # written as it is (see atomic_write)
     directory = target.parent if str(target.parent) else Path(".")
-    if directory.exists() and not directory.is_dir():
-        raise InputError(f"cannot write {target}: {directory} is a file, not a folder")
-    if not directory.is_dir():
+    if not directory.exists():
         raise InputError(f"cannot write {target}: folder {directory} does not exist")
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise InputError(f"cannot write {target}: folder {directory} is not writable")
+    _check_folder(target, directory)
     return target
 
 
@@ -1001,19 +997,26 @@ def check_creatable(path: str | os.PathLike[str]) -> Path:
     ancestor = target.parent if str(target.parent) else Path(".")
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise InputError(f"cannot write {target}: {ancestor} is a file, not a folder")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise InputError(f"cannot write {target}: folder {ancestor} is not writable")
+    _check_folder(target, ancestor)
     return target
 
 
-def _special(target: Path) -> bool:
-    """Whether ``target`` exists and is no regular file: a device (/dev/null), a pipe."""
+def _check_folder(target: Path, folder: Path) -> None:
+    """An error unless ``folder``, which exists, is a folder ``target`` can be written in."""
+    if not folder.is_dir():
+        raise InputError(f"cannot write {target}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write {target}: folder {folder} is not writable")
+
+
+def is_special(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` exists and is neither a regular file nor a folder: a device
+    (/dev/null) or a pipe, which is read or written once, in place."""
     try:
-        return not stat.S_ISREG(target.stat().st_mode)
+        mode = os.stat(path).st_mode
     except OSError:  # missing, or a dangling link: a new file
         return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 @contextmanager
@@ -1024,7 +1027,7 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[str]:
     pipe (``-o /dev/null``) cannot be replaced by renaming: it is written directly.
     """
     target = check_writable(path)
-    if _special(target):
+    if is_special(target):
         yield str(target)
         return
     if target.is_symlink():
