@@ -628,15 +628,16 @@ def run_dask(
                 # and ids and numbers are as written.
                 from detector.dask_jsonl import count_lines, jsonl_lines, label_jsonl, strip_jsonl
 
-                lines = jsonl_lines(input_path)
+                pairs = jsonl_lines(input_path)
+                sizes = None  # each partition's lines, which label needs and counting finds
                 if table is None and batch:
-                    counted = count_lines(lines, text_field, site_field, html, input_path)
+                    counted, sizes = count_lines(pairs, text_field, site_field, html, input_path)
                     table = client.scatter(counted, broadcast=True)
                 if mode == "label":
-                    result = label_jsonl(input_path, detector, table, text_field, site_field,
-                                         id_field, html)
+                    result = label_jsonl(input_path, pairs, sizes, detector, table, text_field,
+                                         site_field, id_field, html)
                     return _write(result, out, "jsonl", None)
-                result = strip_jsonl(lines, detector, table, text_field, site_field,
+                result = strip_jsonl(pairs, detector, table, text_field, site_field,
                                      mode == "mark", html, input_path)
                 return _write(result, out, kind, None)
             if table is None and batch:

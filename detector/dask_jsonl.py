@@ -2,9 +2,9 @@
 
 pandas would rewrite every line (1E5 as 100000.0, an integer beside nulls as a float, a field
 some rows lack as null, an integer id as "1.0"), so :func:`detector.dask_engine.run_dask` reads
-JSONL parts as a bag of lines instead: ``strip`` and ``mark`` splice the new text into each
-line (:func:`detector.io.with_text`), ``label`` writes ids as given and names a row without
-one by its part and line, counted across the partitions of a big part.
+JSONL parts as a bag of (line, part) pairs instead: ``strip`` and ``mark`` splice the new
+text into each line (:func:`detector.io.with_text`), ``label`` writes ids as given and names a
+row without one by its part and line, counted across the partitions of a big part.
 """
 
 from __future__ import annotations
@@ -26,21 +26,20 @@ from detector.io import COMPRESSIONS, id_text, json_line, with_text
 __all__ = ["count_lines", "jsonl_lines", "label_jsonl", "strip_jsonl"]
 
 
-def jsonl_lines(path: str, *, include_path: bool = False) -> Any:
-    """The lines of the JSONL parts at ``path`` as a Dask bag, partitioned as
-    :func:`~detector.dask_engine.read_dataframe` partitions them; with ``include_path`` each
-    a (line, part) pair."""
+def jsonl_lines(path: str) -> Any:
+    """The lines of the JSONL parts at ``path`` as a Dask bag of (line, part) pairs,
+    partitioned as :func:`~detector.dask_engine.read_dataframe` partitions them."""
     import dask.bag as db
 
     fs, paths = _part_paths(path, None)
     codec = COMPRESSIONS.get(_suffix(paths[0]))
     return db.read_text(_urls(fs, paths), blocksize=None if codec else dask_engine.JSONL_BLOCKSIZE,
-                        compression=codec, encoding="utf-8", include_path=include_path)
+                        compression=codec, encoding="utf-8", include_path=True)
 
 
 def _line_rows(
-    lines: list[str], text_field: str, site_field: str | None, html: bool, where: str,
-    number: int,
+    pairs: list[tuple[str, str]], text_field: str, site_field: str | None, html: bool,
+    where: str, number: int,
 ) -> tuple[list[int], list[str], list[dict[str, Any]], list[str], list[str]]:
     """Of a partition's lines, those that hold a record: their places among the lines, the
     lines, records, texts and sites (as :func:`detector.batch.chunk_sites` finds them, row by
@@ -48,13 +47,12 @@ def _line_rows(
     from detector.batch import SITE_FIELDS, row_sites
     from detector.templates import site_of
 
+    at: list[int] = []
     kept: list[str] = []
     records: list[dict[str, Any]] = []
-    for line in lines:
+    for k, (line, _) in enumerate(pairs):
         line = line.removeprefix("\ufeff")  # only a part's first line can start so
         if not line.strip():
-            kept.append("")  # a blank line: no record, but it counts for line numbers
-            records.append({})
             continue
         try:
             record = json.loads(line)
@@ -63,10 +61,9 @@ def _line_rows(
         if not isinstance(record, dict):
             # _unreadable_parts then finds which part and line it is
             raise ValueError(f"{where}: a line of partition {number} is not a JSON object")
+        at.append(k)
         kept.append(line)
         records.append(record)
-    at = [k for k, line in enumerate(kept) if line]
-    kept, records = [kept[k] for k in at], [records[k] for k in at]
     texts = _checked_texts([r.get(text_field) for r in records], text_field, where, html, number)
     if site_field:
         sites = [site_of(r.get(site_field)) for r in records]
@@ -75,30 +72,36 @@ def _line_rows(
     return at, kept, records, texts, sites
 
 
-def _texts_and_sites(lines: list[str], *args: Any) -> tuple[list[str], list[str]]:
-    _, _, _, texts, sites = _line_rows(lines, *args)
-    return texts, sites
+def _counted_part(
+    pairs: list[tuple[str, str]], *args: Any
+) -> tuple[list[str], list[str], tuple[str, int]]:
+    """A partition's texts and sites, and its part and number of lines."""
+    _, _, _, texts, sites = _line_rows(pairs, *args)
+    return texts, sites, _partition_size(pairs)[0]
 
 
 def count_lines(
-    lines: Any, text_field: str, site_field: str | None, html: bool, where: str
-) -> Any:
-    """The template counts of all JSONL rows, partition by partition in order (as _count)."""
+    pairs: Any, text_field: str, site_field: str | None, html: bool, where: str
+) -> tuple[Any, list[tuple[str, int]]]:
+    """The template counts of all JSONL rows, partition by partition in order (as _count),
+    and each partition's part and number of lines (for :func:`label_jsonl`)."""
     from dask import delayed
 
     from detector.templates import TemplateTable, count_templates
 
     table = TemplateTable()
-    for number, part in enumerate(lines.to_delayed()):
-        texts, sites = delayed(_texts_and_sites)(
+    sizes = []
+    for number, part in enumerate(pairs.to_delayed()):
+        texts, sites, size = delayed(_counted_part)(
             part, text_field, site_field, html, where, number
         ).compute()
         count_templates(zip(sites, texts), table=table)
-    return table
+        sizes.append(size)
+    return table, sizes
 
 
 def _strip_lines(
-    lines: list[str],
+    pairs: list[tuple[str, str]],
     number: int,
     detector: Any,
     templates: Any,
@@ -110,7 +113,7 @@ def _strip_lines(
 ) -> list[bytes]:
     """A partition's output: its lines with their texts stripped (or marked), as one block of
     bytes (none for a partition without records, so that its part file is empty)."""
-    _, kept, records, texts, sites = _line_rows(lines, text_field, site_field, html, where,
+    _, kept, records, texts, sites = _line_rows(pairs, text_field, site_field, html, where,
                                                 number)
     if not kept:
         return []
@@ -121,7 +124,7 @@ def _strip_lines(
 
 
 def strip_jsonl(
-    lines: Any,
+    pairs: Any,
     detector: Any,
     templates: Any,
     text_field: str,
@@ -130,15 +133,15 @@ def strip_jsonl(
     html: bool,
     where: str,
 ) -> Any:
-    """``strip`` (or with ``mark``, ``--mark``) over the bag of ``lines``: a bag of each
-    partition's output lines, as bytes, for :func:`~detector.dask_engine._write`."""
+    """``strip`` (or with ``mark``, ``--mark``) over the bag of (line, part) ``pairs``: a bag
+    of each partition's output lines, as bytes, for :func:`~detector.dask_engine._write`."""
     import dask.bag as db
     from dask import delayed
 
     return db.from_delayed([
         delayed(_strip_lines)(part, number, detector, templates, text_field, site_field, mark,
                               html, where)
-        for number, part in enumerate(lines.to_delayed())
+        for number, part in enumerate(pairs.to_delayed())
     ])
 
 
@@ -158,8 +161,7 @@ def _label_lines(
     """A partition's ``label`` output, as one block of bytes: what the single-process engine
     writes for these lines, the ``first_line``-th of their part onwards (a row without an id
     is named by ``prefix`` and its line number, as there)."""
-    lines = [line for line, _ in pairs]
-    at, _, records, texts, sites = _line_rows(lines, text_field, site_field, html, where, number)
+    at, _, records, texts, sites = _line_rows(pairs, text_field, site_field, html, where, number)
     if not records:
         return []
     detector = _with_templates(detector, templates)
@@ -177,6 +179,8 @@ def _label_lines(
 
 def label_jsonl(
     path: str,
+    pairs: Any,
+    sizes: list[tuple[str, int]] | None,
     detector: Any,
     templates: Any,
     text_field: str,
@@ -184,14 +188,16 @@ def label_jsonl(
     id_field: str,
     html: bool,
 ) -> Any:
-    """``label`` over JSONL parts line by line. A first, cheap pass counts each partition's
-    lines, so that a row without an id gets its line number in its part, as in the
-    single-process engine (a big part is read in several partitions)."""
+    """``label`` over the (line, part) ``pairs`` of the JSONL parts at ``path``. A row without
+    an id gets its line number in its part, as in the single-process engine, also when a big
+    part is read in several partitions: ``sizes`` (each partition's part and number of lines,
+    from :func:`count_lines`) say where each partition starts; without them a first, cheap
+    pass counts the lines."""
     import dask.bag as db
     from dask import delayed
 
-    pairs = jsonl_lines(path, include_path=True)
-    sizes = pairs.map_partitions(_partition_size).compute()
+    if sizes is None:
+        sizes = pairs.map_partitions(_partition_size).compute()
     fs, parts = _part_paths(path, None)
     several = len(parts) > 1 or fs.isdir(path)
     seen: dict[str, int] = {}

@@ -148,19 +148,21 @@ def test_label_on_jsonl_parts_writes_what_one_process_writes(
     src.mkdir()
     for k in range(2):
         (src / f"part-{k}.jsonl").write_text("\n".join(rows) + "\n", "utf-8")
-    model = ["--model", str(tiny_model_path)]
-    single = tmp_path / "single.jsonl"
-    ok("label", str(src), "-o", str(single), *model, "--quiet")
     monkeypatch.setattr(dask_engine, "JSONL_BLOCKSIZE", 64)  # several partitions a part
-    out = tmp_path / "dask"
-    ok("label", str(src), "-o", str(out), *model, "--engine", "dask",
-       "--scheduler", cluster.scheduler_address, "--quiet")
-    assert len(list(out.iterdir())) > 2
-    got = b"".join(p.read_bytes() for p in sorted(out.iterdir()))
-    assert got == single.read_bytes()
-    ids = [json.loads(line)["id"] for line in got.splitlines()]
-    assert ids == ["1", "part-0.jsonl:2", "part-0.jsonl:4", "x", "1", "part-1.jsonl:2",
-                   "part-1.jsonl:4", "x"]
+    # lines are counted by the counting pass (--batch) or a pass of their own (--no-batch)
+    for mode in ("--batch", "--no-batch"):
+        model = ["--model", str(tiny_model_path), mode]
+        single = tmp_path / f"single{mode}.jsonl"
+        ok("label", str(src), "-o", str(single), *model, "--quiet")
+        out = tmp_path / f"dask{mode}"
+        ok("label", str(src), "-o", str(out), *model, "--engine", "dask",
+           "--scheduler", cluster.scheduler_address, "--quiet")
+        assert len(list(out.iterdir())) > 2
+        got = b"".join(p.read_bytes() for p in sorted(out.iterdir()))
+        assert got == single.read_bytes()
+        ids = [json.loads(line)["id"] for line in got.splitlines()]
+        assert ids == ["1", "part-0.jsonl:2", "part-0.jsonl:4", "x", "1", "part-1.jsonl:2",
+                       "part-1.jsonl:4", "x"]
 
 
 def test_parquet_parts_keep_their_column_types(tmp_path: Path, cluster: Any,
